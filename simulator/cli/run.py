@@ -1,0 +1,136 @@
+"""``infonce-sim run``, ``list`` and ``report``: run registered studies and render their files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from simulator.backend import get_namespace
+from simulator.cli.common import (
+    add_backend_options,
+    add_quiet_option,
+    command_line,
+    progress_factory,
+    seed_type,
+)
+from simulator.io import FileCheckpointStore, atomic_write_bytes, atomic_write_text, provenance, to_json
+from simulator.report import index_markdown, study_files
+from simulator.studies import STUDIES, RunContext, get_study
+from simulator.studies.registry import SCALES
+
+DEFAULT_OUT = Path("reports")
+DEFAULT_SEED = 20260
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run registered studies and write reports (default: all, quick scale)",
+        description="Run studies and write one file set per study (JSON with provenance, Markdown, "
+        "CSV, LaTeX, PNG) plus index.md. An interrupted run resumes from the cells it saved.",
+    )
+    p.add_argument("studies", nargs="*", metavar="STUDY", help="studies to run (default: all)")
+    p.add_argument("--scale", choices=SCALES, default="quick", help="grid and sample sizes")
+    add_backend_options(p)
+    p.add_argument("--seed", type=seed_type, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
+    p.add_argument("--fresh", action="store_true", help="ignore saved cells of an interrupted run")
+    add_quiet_option(p)
+    p.set_defaults(handler=run_studies)
+
+    p = subparsers.add_parser("list", help="list studies and the paper claims they test")
+    p.set_defaults(handler=list_studies)
+
+    p = subparsers.add_parser("report", help="re-render reports from saved JSON, no recomputation")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder holding the study JSON")
+    p.set_defaults(handler=rerender)
+
+
+def _checkpoint_path(out: Path, study: str, args: argparse.Namespace) -> Path:
+    return out / ".partial" / f"{study}-{args.scale}-{args.seed}-{args.backend}-{args.rng_mode}.jsonl"
+
+
+def run_studies(args: argparse.Namespace) -> int:
+    names = args.studies or sorted(STUDIES)
+    studies = [get_study(n) for n in names]
+    xp = get_namespace(args.backend)
+    progress = progress_factory(args.quiet)
+    for study in studies:
+        store = FileCheckpointStore(_checkpoint_path(args.out, study.name, args))
+        if args.fresh:
+            store.discard()
+            store = FileCheckpointStore(store.path)
+        elif len(store):
+            print(f"[{study.name}] resuming: {len(store)} saved cells", file=sys.stderr)
+        ctx = RunContext(args.scale, args.seed, xp, args.rng_mode, progress, store)
+        if not args.quiet:
+            print(f"[{study.name}] {study.title} ({args.scale})", file=sys.stderr)
+        start = time.perf_counter()
+        result = study.run(ctx).to_dict()
+        result["provenance"] = provenance(
+            command=command_line(),
+            study=study.name,
+            seed=args.seed,
+            scale=args.scale,
+            backend=args.backend,
+            rng_mode=args.rng_mode,
+            wall_time_s=round(time.perf_counter() - start, 3),
+            resumed_cells=len(store) if not args.fresh else 0,
+        )
+        write_study(args.out, result)
+        store.discard()
+        verdicts = [r["verdict"] for r in result["rows"]]
+        print(
+            f"[{study.name}] {verdicts.count('holds')} holds, {verdicts.count('violated')} violated, "
+            f"{verdicts.count('inconclusive')} inconclusive in "
+            f"{result['provenance']['wall_time_s']:.1f} s -> {args.out / (study.name + '.md')}"
+        )
+    atomic_write_text(args.out / "index.md", index_markdown(load_results(args.out)))
+    return 0
+
+
+def write_study(out: Path, result: dict[str, Any]) -> None:
+    """Write a study's JSON and every rendered file, each atomically."""
+    atomic_write_text(out / f"{result['study']}.json", to_json(result))
+    for name, data in study_files(result).items():
+        atomic_write_bytes(out / name, data)
+
+
+def load_results(out: Path) -> list[dict[str, Any]]:
+    """Every study result JSON saved in ``out`` (files that are not study results are skipped)."""
+    results = []
+    for path in sorted(out.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read {path}: {exc}") from exc
+        if isinstance(data, dict) and {"study", "rows", "tables", "figures"} <= data.keys():
+            results.append(data)
+    return results
+
+
+def rerender(args: argparse.Namespace) -> int:
+    if not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is not a folder; run 'infonce-sim run' first")
+    results = load_results(args.out)
+    if not results:
+        raise ValueError(f"no study results (*.json) in {args.out}; run 'infonce-sim run' first")
+    for result in results:
+        for name, data in study_files(result).items():
+            atomic_write_bytes(args.out / name, data)
+    atomic_write_text(args.out / "index.md", index_markdown(results))
+    print(f"re-rendered {len(results)} studies in {args.out}")
+    return 0
+
+
+def list_studies(args: argparse.Namespace) -> int:
+    for name in sorted(STUDIES):
+        study = STUDIES[name]
+        print(f"{name}: {study.title}")
+        for claim in study.claims:
+            print(f"    - {claim}")
+    return 0

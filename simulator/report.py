@@ -1,0 +1,225 @@
+"""Pure renderers: a study's results JSON to Markdown, CSV, LaTeX and PNG.
+
+Nothing here computes a result or touches the file system: each function maps the saved JSON (a
+``dict``) to text or bytes, so ``infonce-sim report`` can re-render without recomputing.
+
+Figure specs (built by the studies) are dicts with keys ``id``, ``title``, ``series`` and optional
+``xlabel``, ``ylabel``, ``xscale``, ``yscale`` (``linear``/``log``), ``kind`` (``xy`` default, or
+``hist``), ``hlines`` and ``vlines`` (lists of ``{"at": value, "label": str}``). An ``xy`` series has
+``label``, ``x``, ``y``, ``style`` (``line``, ``dashed``, ``points``, ``step``) and optional
+``ci_low``/``ci_high``; a ``hist`` series has ``label``, ``edges`` and ``counts`` (or ``density``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+VERDICT_MARK = {"holds": "holds", "violated": "**violated**", "inconclusive": "inconclusive"}
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """Human formatting of a table cell: floats to ``digits`` significant digits."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(fmt(v, digits) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={fmt(v, digits)}" for k, v in value.items())
+    return str(value)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(columns: list[str], rows: list[list[Any]]) -> str:
+    head = "| " + " | ".join(_md_escape(c) for c in columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(_md_escape(fmt(v)) for v in row) + " |" for row in rows]
+    return "\n".join([head, rule, *body])
+
+
+def verdict_rows_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    columns = ["claim", "reference", "parameters", "measured", "CI", "prediction", "verdict", "note"]
+    out = [
+        [
+            r["claim"],
+            r["reference"],
+            r["parameters"],
+            r["measured"],
+            r["ci"],
+            r["prediction"],
+            VERDICT_MARK[r["verdict"]],
+            r.get("note", ""),
+        ]
+        for r in rows
+    ]
+    return columns, out
+
+
+def provenance_line(prov: dict[str, Any]) -> str:
+    commit = prov.get("commit") or "unknown"
+    dirty = " (dirty tree)" if prov.get("dirty") else ""
+    return (
+        f"Command `{prov.get('command', '?')}`, seed {prov.get('seed')}, scale {prov.get('scale')}, "
+        f"backend {prov.get('backend')} (RNG {prov.get('rng_mode')}), commit `{commit[:12]}`{dirty}, "
+        f"infonce-sim {prov.get('version')}, NumPy {prov.get('numpy')}, SciPy {prov.get('scipy')}, "
+        f"wall time {fmt(prov.get('wall_time_s'))} s."
+    )
+
+
+def study_markdown(result: dict[str, Any]) -> str:
+    """Markdown page of one study: verdicts, tables, figures, notes and provenance."""
+    name = result["study"]
+    parts = [f"# {result['title']} (`{name}`)", ""]
+    parts.append("Claims tested: " + "; ".join(result["claims"]) + ".")
+    parts += ["", provenance_line(result.get("provenance", {})), "", "## Verdicts", ""]
+    parts.append(markdown_table(*verdict_rows_table(result["rows"])))
+    for table_id, table in result["tables"].items():
+        parts += ["", f"## {table['title']}", ""]
+        parts.append(markdown_table(table["columns"], table["rows"]))
+        parts += ["", f"CSV: `{name}-{table_id}.csv`, LaTeX: `{name}-{table_id}.tex`"]
+    if result["figures"]:
+        parts += ["", "## Figures", ""]
+        for fig in result["figures"]:
+            parts += [f"![{fig['title']}]({figure_filename(name, fig)})", ""]
+    if result["notes"]:
+        parts += ["", "## Notes", ""]
+        parts += [f"- {note}" for note in result["notes"]]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def table_csv(table: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(table["columns"])
+    for row in table["rows"]:
+        writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row])
+    return buf.getvalue()
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "\\": r"\textbackslash{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def table_latex(table: dict[str, Any]) -> str:
+    cols = table["columns"]
+    lines = [
+        r"\begin{table}[ht]",
+        r"\centering",
+        r"\begin{tabular}{" + "l" * len(cols) + "}",
+        r"\hline",
+        " & ".join(_latex_escape(str(c)) for c in cols) + r" \\",
+        r"\hline",
+    ]
+    lines += [" & ".join(_latex_escape(fmt(v)) for v in row) + r" \\" for row in table["rows"]]
+    lines += [r"\hline", r"\end{tabular}", r"\caption{" + _latex_escape(table["title"]) + "}",
+              r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def figure_filename(study: str, fig: dict[str, Any]) -> str:
+    return f"{study}-{fig['id']}.png"
+
+
+_STYLE = {"line": {"linestyle": "-", "marker": "o", "markersize": 3},
+          "dashed": {"linestyle": "--"},
+          "points": {"linestyle": "none", "marker": "o", "markersize": 4},
+          "step": {"drawstyle": "steps-mid"}}
+
+
+def figure_png(fig: dict[str, Any]) -> bytes:
+    """Draw one figure spec with matplotlib's non-interactive Agg canvas and return PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.4), dpi=110)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    if fig.get("kind", "xy") == "hist":
+        for s in fig["series"]:
+            heights = s.get("density", s.get("counts"))
+            edges = s["edges"]
+            ax.stairs(heights, edges, label=s["label"], fill=s.get("fill", False))
+    else:
+        for s in fig["series"]:
+            x = [float("nan") if v is None else v for v in s["x"]]
+            y = [float("nan") if v is None else v for v in s["y"]]
+            kw = dict(_STYLE.get(s.get("style", "line"), {}))
+            if "ci_low" in s:
+                low = [yi - lo if lo is not None else 0 for yi, lo in zip(y, s["ci_low"], strict=True)]
+                high = [hi - yi if hi is not None else 0 for yi, hi in zip(y, s["ci_high"], strict=True)]
+                err = [[max(v, 0) for v in low], [max(v, 0) for v in high]]
+                ax.errorbar(x, y, yerr=err, label=s["label"], capsize=2, **kw)
+            else:
+                ax.plot(x, y, label=s["label"], **kw)
+    for h in fig.get("hlines", []):
+        ax.axhline(h["at"], color="grey", linestyle=":", label=h.get("label"))
+    for v in fig.get("vlines", []):
+        ax.axvline(v["at"], color="grey", linestyle="-.", label=v.get("label"))
+    ax.set_xscale(fig.get("xscale", "linear"))
+    ax.set_yscale(fig.get("yscale", "linear"))
+    ax.set_xlabel(fig.get("xlabel", ""))
+    ax.set_ylabel(fig.get("ylabel", ""))
+    ax.set_title(fig["title"], fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    if any(s.get("label") for s in fig["series"]):
+        ax.legend(fontsize=7)
+    figure.tight_layout()
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def study_files(result: dict[str, Any]) -> dict[str, bytes]:
+    """Every rendered file of one study (file name to bytes), the JSON itself excluded."""
+    name = result["study"]
+    files = {f"{name}.md": study_markdown(result).encode()}
+    for table_id, table in result["tables"].items():
+        files[f"{name}-{table_id}.csv"] = table_csv(table).encode()
+        files[f"{name}-{table_id}.tex"] = table_latex(table).encode()
+    for fig in result["figures"]:
+        files[figure_filename(name, fig)] = figure_png(fig)
+    return files
+
+
+def index_markdown(results: list[dict[str, Any]]) -> str:
+    """``reports/index.md``: every claim of every saved study with its verdict."""
+    parts = ["# infonce-sim report index", ""]
+    parts.append(
+        "Paper: Betser, Gofer, Levi, Gilboa, *InfoNCE Induces Gaussian Distribution*, ICLR 2026 "
+        "(arXiv:2602.24012). Each row is one claim checked by one study; follow the study link "
+        "for tables, figures and provenance."
+    )
+    counts = {"holds": 0, "violated": 0, "inconclusive": 0}
+    rows = []
+    for result in sorted(results, key=lambda r: r["study"]):
+        for r in result["rows"]:
+            counts[r["verdict"]] += 1
+            rows.append(
+                [f"[{result['study']}]({result['study']}.md)", r["claim"], r["reference"],
+                 VERDICT_MARK[r["verdict"]], r.get("note", "")]
+            )
+    parts += ["", f"Verdicts: {counts['holds']} holds, {counts['violated']} violated, "
+              f"{counts['inconclusive']} inconclusive.", ""]
+    parts.append(markdown_table(["study", "claim", "reference", "verdict", "note"], rows))
+    parts += ["", "## Provenance", ""]
+    for result in sorted(results, key=lambda r: r["study"]):
+        parts.append(f"- `{result['study']}`: " + provenance_line(result.get("provenance", {})))
+    return "\n".join(parts) + "\n"

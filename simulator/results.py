@@ -1,0 +1,181 @@
+"""Result objects that carry uncertainty, three-valued verdicts, and the study-result container.
+
+Everything here is plain data: studies build these objects, the CLI serialises them to JSON, and
+the renderers in :mod:`simulator.report` read the JSON back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+HOLDS = "holds"
+VIOLATED = "violated"
+INCONCLUSIVE = "inconclusive"
+VERDICTS = (HOLDS, VIOLATED, INCONCLUSIVE)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate with its uncertainty.
+
+    Attributes
+    ----------
+    value : float
+        Point estimate.
+    stderr : float or None
+        Standard error, when the interval comes from a normal approximation.
+    ci_low, ci_high : float
+        Confidence interval at level ``confidence``.
+    n : int
+        Sample size the estimate is based on.
+    confidence : float
+        Nominal coverage of ``[ci_low, ci_high]``.
+    method : str
+        How the interval was obtained (``"normal"``, ``"DKW"``, ...).
+    seed_entropy : object
+        Root entropy of the generator that drew the sample, for provenance.
+    """
+
+    value: float
+    stderr: float | None
+    ci_low: float
+    ci_high: float
+    n: int
+    confidence: float = 0.95
+    method: str = "normal"
+    seed_entropy: Any = None
+
+    def covers(self, x: float) -> bool:
+        """True when ``x`` lies inside the confidence interval."""
+        return self.ci_low <= x <= self.ci_high
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if isinstance(out["seed_entropy"], int) and out["seed_entropy"] > 2**53:
+            out["seed_entropy"] = str(out["seed_entropy"])
+        return out
+
+
+def normal_estimate(
+    values: Any, *, confidence: float = 0.95, seed_entropy: Any = None, method: str = "normal"
+) -> Estimate:
+    """Mean of iid per-sample values with a CLT confidence interval."""
+    import numpy as np
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float).ravel()
+    n = v.size
+    if n < 2:
+        raise ValueError(f"need at least 2 values for a standard error, got {n}")
+    mean = float(v.mean())
+    se = float(v.std(ddof=1) / math.sqrt(n))
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    return Estimate(mean, se, mean - z * se, mean + z * se, n, confidence, method, seed_entropy)
+
+
+def verdict_upper_bound(ci_low: float, ci_high: float, bound: float) -> str:
+    """Verdict for the claim ``measured <= bound`` given a CI of the measured quantity."""
+    if ci_high <= bound:
+        return HOLDS
+    if ci_low > bound:
+        return VIOLATED
+    return INCONCLUSIVE
+
+
+def verdict_equivalent(ci_low: float, ci_high: float, predicted: float, margin: float) -> str:
+    """Equivalence verdict for ``measured == predicted`` within a stated practical ``margin``.
+
+    ``holds`` when the whole CI lies within ``predicted +- margin``; ``violated`` when the CI
+    misses that band entirely; otherwise ``inconclusive`` (the sample cannot decide).
+    """
+    lo, hi = predicted - margin, predicted + margin
+    if lo <= ci_low and ci_high <= hi:
+        return HOLDS
+    if ci_high < lo or ci_low > hi:
+        return VIOLATED
+    return INCONCLUSIVE
+
+
+def combine_verdicts(verdicts: list[str]) -> str:
+    """``violated`` if any is violated, ``holds`` if all hold, else ``inconclusive``."""
+    if any(v == VIOLATED for v in verdicts):
+        return VIOLATED
+    if verdicts and all(v == HOLDS for v in verdicts):
+        return HOLDS
+    return INCONCLUSIVE
+
+
+@dataclass
+class StudyResult:
+    """Tidy output of one study: verdict rows, tables and figure specifications.
+
+    ``rows`` are the claim-level verdict rows (keys: ``claim``, ``reference``, ``parameters``,
+    ``measured``, ``ci``, ``prediction``, ``verdict``, ``note``). ``tables`` maps a table id to
+    ``{"title", "columns", "rows"}``. ``figures`` are specs that :mod:`simulator.report` draws.
+    """
+
+    study: str
+    title: str
+    claims: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add_verdict(
+        self,
+        claim: str,
+        reference: str,
+        verdict: str,
+        *,
+        measured: Any = None,
+        ci: tuple[float, float] | None = None,
+        prediction: Any = None,
+        parameters: dict[str, Any] | None = None,
+        note: str = "",
+    ) -> None:
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+        self.rows.append(
+            {
+                "claim": claim,
+                "reference": reference,
+                "parameters": parameters or {},
+                "measured": measured,
+                "ci": list(ci) if ci is not None else None,
+                "prediction": prediction,
+                "verdict": verdict,
+                "note": note,
+            }
+        )
+
+    def add_table(self, table_id: str, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+        self.tables[table_id] = {"title": title, "columns": columns, "rows": rows}
+
+    def add_figure(self, spec: dict[str, Any]) -> None:
+        for key in ("id", "title", "series"):
+            if key not in spec:
+                raise ValueError(f"figure spec needs key {key!r}")
+        self.figures.append(spec)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def series(
+    label: str,
+    x: list[float],
+    y: list[float],
+    *,
+    style: str = "line",
+    yerr_low: list[float] | None = None,
+    yerr_high: list[float] | None = None,
+) -> dict[str, Any]:
+    """One plotted series for a figure spec (``style``: ``line``, ``dashed``, ``points``, ``step``)."""
+    out: dict[str, Any] = {"label": label, "x": list(x), "y": list(y), "style": style}
+    if yerr_low is not None and yerr_high is not None:
+        out["ci_low"] = list(yerr_low)
+        out["ci_high"] = list(yerr_high)
+    return out

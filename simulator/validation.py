@@ -1,0 +1,84 @@
+"""Argument checks shared by the library: every failure is a ValueError naming the parameter
+and its admissible range. Nothing is clipped."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an ``int`` if it is an integer in ``[low, high]``; else ValueError.
+
+    Integral floats such as ``1e6`` are accepted (command lines and configs produce them);
+    fractional, non-finite and boolean values are not.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite integer, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        out = int(value)
+    elif float(value).is_integer():
+        out = int(value)
+    else:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    _check_range(name, out, low, high)
+    return out
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite ``float`` inside the given (closed unless ``*_open``) range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    bad = (
+        (low is not None and (out < low or (low_open and out == low)))
+        or (high is not None and (out > high or (high_open and out == high)))
+    )
+    if bad:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
+    return out
+
+
+def check_dimensions(d: object, k: object) -> tuple[int, int]:
+    """Validate a sphere dimension ``d >= 2`` and projection size ``1 <= k < d``."""
+    d = check_int("d", d, low=2)
+    k = check_int("k", k, low=1)
+    if k >= d:
+        raise ValueError(f"k must satisfy 1 <= k < d (= {d}), got k={k}")
+    return d, k
+
+
+def check_finite_array(name: str, x: np.ndarray) -> None:
+    """Raise if ``x`` holds NaN or infinite entries, saying how many rows are affected."""
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad_rows = int((~finite.reshape(finite.shape[0], -1)).any(axis=1).sum()) if x.ndim else 1
+        raise ValueError(f"{name} has non-finite entries in {bad_rows} row(s)")
+
+
+def _check_range(name: str, value: int, low: int | None, high: int | None) -> None:
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            rng = f">= {low}"
+        elif low is None:
+            rng = f"<= {high}"
+        else:
+            rng = f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {value}")
