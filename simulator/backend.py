@@ -122,7 +122,9 @@ def array_namespace(*arrays: Any) -> ModuleType:
         else:
             ns = np
         if found is not None and ns is not found:
-            raise ValueError(f"arrays from different namespaces: {found.__name__} and {ns.__name__}")
+            raise ValueError(
+                f"arrays from different namespaces: {found.__name__} and {ns.__name__}"
+            )
         found = ns
     return found if found is not None else np
 

@@ -11,10 +11,10 @@ depends on ``s = ||y||^2`` only:
 
 Written this way no term cancels catastrophically: ``L`` is evaluated by its series for small
 ``x`` and ``log C`` at 40 digits with mpmath. TV, KL and (for k = 1) the Kolmogorov distance then
-reduce to one-dimensional integrals over the radius ``r = ||y||`` against the chi_k density, split at
-the two radii where the densities cross. The ratio peaks at ``s = k + 2`` for every ``d > k + 2``.
-All integrands are non-negative (``|expm1(l)|`` for TV, ``1 + (l - 1) e^l`` for KL), so the
-results keep full relative precision even when the distances are 1e-7 or smaller.
+reduce to one-dimensional integrals over the radius ``r = ||y||`` against the chi_k density, split
+at the two radii where the densities cross. The ratio peaks at ``s = k + 2`` whenever
+``d > k + 2``. All integrands are non-negative (``|expm1(l)|`` for TV, ``1 + (l - 1) e^l`` for
+KL), so the results keep full relative precision even when the distances are 1e-7 or smaller.
 
 Accuracy (verified in the test suite against an independent 40-digit mpmath evaluation): at least
 10 significant digits for 1 <= k <= 20 and d up to 10^7; :attr:`ExactDistances.closure` reports the
@@ -80,7 +80,7 @@ def log_density_ratio(s: np.ndarray | float, d: int, k: int) -> np.ndarray:
 
 
 def density(y: np.ndarray, d: int) -> np.ndarray:
-    """Density of ``Y = sqrt(d) U_{1..k}`` at the rows of ``y`` (shape ``(n, k)``; ``k`` from it)."""
+    """Density of ``Y = sqrt(d) U_{1..k}`` at the rows of ``y`` (shape ``(n, k)`` gives ``k``)."""
     y = np.atleast_2d(np.asarray(y, dtype=float))
     d, k = check_dimensions(d, y.shape[1])
     s = np.sum(y * y, axis=1)
@@ -104,7 +104,7 @@ def radius_sq_law(d: int, k: int) -> stats.rv_continuous:
 
 
 def df_bound(d: int, k: int) -> float | None:
-    """Diaconis-Freedman bound ``2(k+3)/(d-k-3)`` on TV (Theorem 2, Eq. 49); None unless k <= d-4."""
+    """Diaconis-Freedman bound ``2(k+3)/(d-k-3)`` on TV (Theorem 2, Eq. 49); None if k > d - 4."""
     d, k = check_dimensions(d, k)
     if k > d - 4:
         return None
@@ -145,32 +145,6 @@ class ExactDistances:
         return asdict(self)
 
 
-def _chi_pdf(r: float | np.ndarray, k: int) -> np.ndarray:
-    r = np.asarray(r, dtype=float)
-    log_norm = (k / 2.0 - 1.0) * math.log(2.0) + special.gammaln(k / 2.0)
-    with np.errstate(divide="ignore"):
-        return np.exp((k - 1) * np.log(r) - 0.5 * r * r - log_norm) if k > 1 else np.exp(
-            -0.5 * r * r - log_norm
-        )
-
-
-def _kl_integrand(ell: np.ndarray) -> np.ndarray:
-    """``1 + (l - 1) e^l`` (= r log r - r + 1 at r = e^l), by series for small ``|l|``."""
-    ell = np.asarray(ell, dtype=float)
-    out = np.ones_like(ell)  # l = -inf (outside the support of Y): the integrand is 1
-    finite = np.isfinite(ell)
-    small = finite & (np.abs(ell) < 0.1)
-    ls = ell[small]
-    acc = np.zeros_like(ls)
-    for n in range(16, 1, -1):  # sum_{n>=2} (n-1)/n! l^n
-        acc = acc * ls + (n - 1) / math.factorial(n)
-    out[small] = acc * ls * ls
-    big = finite & ~small
-    lb = ell[big]
-    out[big] = 1.0 + (lb - 1.0) * np.exp(lb)
-    return out
-
-
 def _crossings(d: int, k: int) -> tuple[float, float]:
     """The squared radii ``s1 < s2`` where ``log(f_Y / phi_k)`` changes sign."""
 
@@ -194,6 +168,21 @@ def _crossings(d: int, k: int) -> tuple[float, float]:
     return s1, s2
 
 
+def _log_ratio_scalar(s: float, d: int, k: int, log_c: float) -> float:
+    """Scalar fast path of :func:`log_density_ratio` for the quadrature integrands."""
+    if s >= d:
+        return -math.inf
+    x = s / d
+    if x < 0.1:
+        acc = 0.0
+        for j in range(21, 1, -1):
+            acc = acc * x + 1.0 / j
+        log1p_minus_x = -acc * x * x
+    else:
+        log1p_minus_x = math.log1p(-x) + x
+    return log_c + (d - k - 2) / 2.0 * log1p_minus_x + (k + 2) * s / (2.0 * d)
+
+
 def _integrate(g, a: float, b: float, d: int, k: int) -> float:
     """``int_a^b g(r, l(r)) dr`` with ``l = log(f_Y / phi_k)(r^2)``.
 
@@ -202,13 +191,12 @@ def _integrate(g, a: float, b: float, d: int, k: int) -> float:
     ``(1 - r^2/d)^{-1/2}`` singularity of k = d - 1 and the rounding of ``r^2`` to ``d``.
     """
     r_edge = math.sqrt(d)
+    log_c = log_norm_const(d, k)
     if b < r_edge:
         return integrate.quad(
-            lambda r: g(r, float(log_density_ratio(np.array([r * r]), d, k)[0])), a, b,
-            **_QUAD_OPTS,
+            lambda r: g(r, _log_ratio_scalar(r * r, d, k, log_c)), a, b, **_QUAD_OPTS
         )[0]
     m = (d - k - 2) / 2.0
-    log_c = log_norm_const(d, k)
 
     def in_t(t: float) -> float:
         if t == 0.0:
@@ -221,6 +209,17 @@ def _integrate(g, a: float, b: float, d: int, k: int) -> float:
     # For k = d - 1 the KL integrand keeps a log singularity at t = 0; 1e-10 is what QUADPACK's
     # extrapolation reaches there (this only concerns d <= k + 2).
     return integrate.quad(in_t, 0.0, t_a, epsabs=0.0, epsrel=1e-10, limit=400)[0]
+
+
+def _kl_integrand_scalar(ell: float) -> float:
+    if ell == -math.inf:
+        return 1.0
+    if abs(ell) < 0.1:
+        acc = 0.0
+        for n in range(16, 1, -1):
+            acc = acc * ell + (n - 1) / math.factorial(n)
+        return acc * ell * ell
+    return 1.0 + (ell - 1.0) * math.exp(ell)
 
 
 def exact_distances(d: int, k: int) -> ExactDistances:
@@ -239,7 +238,8 @@ def exact_distances(d: int, k: int) -> ExactDistances:
     ``TV = (1/2) int q |expm1(l)| dr + (1/2) P(R > sqrt d)`` and
     ``KL = int q (1 + (l - 1) e^l) dr + P(R > sqrt d)``, integrated piecewise between the crossing
     radii (the integrands are smooth on each piece). For k = 1 the Kolmogorov distance is attained
-    at a crossing: ``KS = max(|int_0^{r1} q expm1(l)|, |int_{r2}^inf q expm1(l)| + P(R > sqrt d)) / 2``.
+    at a crossing:
+    ``KS = max(|int_0^{r1} q expm1(l)|, |int_{r2}^inf q expm1(l)| + P(R > sqrt d)) / 2``.
     """
     d, k = check_dimensions(d, k)
     s1, s2 = _crossings(d, k)
@@ -248,11 +248,20 @@ def exact_distances(d: int, k: int) -> ExactDistances:
     r_hi = min(r_edge, r2 + _TAIL_MARGIN)
     beyond = float(stats.chi(k).sf(r_edge)) if r_hi == r_edge else 0.0
 
+    log_norm_chi = (k / 2.0 - 1.0) * math.log(2.0) + math.lgamma(k / 2.0)
+
+    def chi_pdf(r: float) -> float:
+        return (
+            math.exp((k - 1) * math.log(r) - 0.5 * r * r - log_norm_chi)
+            if r > 0
+            else (math.exp(-log_norm_chi) if k == 1 else 0.0)
+        )
+
     def diff(r: float, ell: float) -> float:
-        return float(_chi_pdf(r, k)) * math.expm1(ell)
+        return chi_pdf(r) * math.expm1(ell)
 
     def kl_part(r: float, ell: float) -> float:
-        return float(_chi_pdf(r, k) * _kl_integrand(np.array([ell]))[0])
+        return chi_pdf(r) * _kl_integrand_scalar(ell)
 
     pieces = [(0.0, r1), (r1, r2)] + ([(r2, r_hi)] if r_hi > r2 else [])
     signed = [_integrate(diff, a, b, d, k) for a, b in pieces]

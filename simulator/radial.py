@@ -1,8 +1,8 @@
 """Radial laws for unnormalised representations ``z = r u`` (Prop. 2, Eq. 10; Assumption 2, Eq. 9).
 
 With ``u ~ sigma`` on S^{d-1} independent of ``r``, ``sqrt(d) z_{1..k} = r * sqrt(d) U_{1..k}``.
-Under thin shell (``r / r0 -> 1`` in probability) the limit is ``N(0, r0^2 I_k)``; under a radial law
-that does not concentrate it is the scale mixture ``r * N(0, I_k)``, which is not Gaussian.
+Under thin shell (``r / r0 -> 1`` in probability) the limit is ``N(0, r0^2 I_k)``; under a radial
+law that does not concentrate it is the scale mixture ``r * N(0, I_k)``, which is not Gaussian.
 
 Each law can be sampled and integrated against (Gauss quadrature), so the exact finite-d law of
 ``sqrt(d) z_1`` and the predicted limit are computable without Monte Carlo.
@@ -20,7 +20,8 @@ from scipy import special, stats
 from simulator.backend import RNGLike, normalize_rng
 from simulator.validation import check_int, check_real
 
-_QUAD_NODES = 96
+#: Default number of quadrature nodes of each radial law.
+QUAD_NODES = 96
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,15 @@ class RadialLaw:
         return self.expect(np.square)
 
 
-def _hermite_rule(n: int = _QUAD_NODES) -> tuple[np.ndarray, np.ndarray]:
+def _hermite_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
     # Gauss-Hermite for E over eps ~ N(0, 1): nodes sqrt(2) x_i, weights w_i / sqrt(pi).
     x, w = special.roots_hermite(n)
     return math.sqrt(2.0) * x, w / math.sqrt(math.pi)
 
 
-def constant(d: int, r0: float = 1.0) -> RadialLaw:
-    """The degenerate law ``r = r0`` (normalised embeddings times ``r0``)."""
+def constant(d: int, r0: float = 1.0, *, n_nodes: int = QUAD_NODES) -> RadialLaw:
+    """The degenerate law ``r = r0`` (normalised embeddings times ``r0``); one node is exact, so
+    ``n_nodes`` is accepted for a uniform interface and not used."""
     d = check_int("d", d, low=2)
     r0 = check_real("r0", r0, low=0.0, low_open=True)
     return RadialLaw(
@@ -80,7 +82,7 @@ def constant(d: int, r0: float = 1.0) -> RadialLaw:
     )
 
 
-def chi(d: int) -> RadialLaw:
+def chi(d: int, *, n_nodes: int = QUAD_NODES) -> RadialLaw:
     """``r = ||G|| / sqrt(d)`` for ``G ~ N(0, I_d)``: ``z`` is exactly ``N(0, I_d / d)``.
 
     This is the exact-Gaussian anchor: ``sqrt(d) z_{1..k} ~ N(0, I_k)`` at every ``d``, and the
@@ -88,7 +90,7 @@ def chi(d: int) -> RadialLaw:
     ``r = F^{-1}(Phi(eps))``, which stays well conditioned for ``d`` up to 10^7.
     """
     d = check_int("d", d, low=2)
-    x, w = _hermite_rule()
+    x, w = _hermite_rule(check_int("n_nodes", n_nodes, low=2))
     law = stats.chi(d)
     nodes = np.where(x < 0, law.ppf(special.ndtr(x)), law.isf(special.ndtr(-x))) / math.sqrt(d)
     return RadialLaw(
@@ -96,7 +98,7 @@ def chi(d: int) -> RadialLaw:
     )
 
 
-def thin_shell(d: int, r0: float = 1.0, s0: float = 0.5) -> RadialLaw:
+def thin_shell(d: int, r0: float = 1.0, s0: float = 0.5, *, n_nodes: int = QUAD_NODES) -> RadialLaw:
     """``r = r0 (1 + s eps)`` with ``s = s0 / sqrt(d)`` and ``eps ~ Uniform(-sqrt 3, sqrt 3)``.
 
     ``eps`` has unit variance and is bounded, so ``r > 0`` whenever ``s < 1/sqrt(3)``; that holds
@@ -107,7 +109,7 @@ def thin_shell(d: int, r0: float = 1.0, s0: float = 0.5) -> RadialLaw:
     r0 = check_real("r0", r0, low=0.0, low_open=True)
     s0 = check_real("s0", s0, low=0.0, high=math.sqrt(2.0 / 3.0), high_open=True)
     s = s0 / math.sqrt(d)
-    x, w = special.roots_legendre(_QUAD_NODES)
+    x, w = special.roots_legendre(check_int("n_nodes", n_nodes, low=2))
     nodes = r0 * (1.0 + s * math.sqrt(3.0) * x)
     return RadialLaw(
         "thin-shell",
@@ -120,7 +122,7 @@ def thin_shell(d: int, r0: float = 1.0, s0: float = 0.5) -> RadialLaw:
     )
 
 
-def lognormal(d: int, width: float = 0.5) -> RadialLaw:
+def lognormal(d: int, width: float = 0.5, *, n_nodes: int = QUAD_NODES) -> RadialLaw:
     """A wide law: ``r = exp(width * eps - width^2)``, ``eps ~ N(0, 1)``, the same at every ``d``.
 
     The shift makes ``E r^2 = 1``. The spread does not shrink with ``d``, so Assumption 2 fails and
@@ -128,7 +130,7 @@ def lognormal(d: int, width: float = 0.5) -> RadialLaw:
     """
     d = check_int("d", d, low=2)
     width = check_real("width", width, low=0.0, low_open=True)
-    x, w = _hermite_rule()
+    x, w = _hermite_rule(check_int("n_nodes", n_nodes, low=2))
     return RadialLaw(
         "log-normal",
         d,

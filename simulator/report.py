@@ -5,8 +5,8 @@ Nothing here computes a result or touches the file system: each function maps th
 
 Figure specs (built by the studies) are dicts with keys ``id``, ``title``, ``series`` and optional
 ``xlabel``, ``ylabel``, ``xscale``, ``yscale`` (``linear``/``log``), ``kind`` (``xy`` default, or
-``hist``), ``hlines`` and ``vlines`` (lists of ``{"at": value, "label": str}``). An ``xy`` series has
-``label``, ``x``, ``y``, ``style`` (``line``, ``dashed``, ``points``, ``step``) and optional
+``hist``), ``hlines`` and ``vlines`` (lists of ``{"at": value, "label": str}``). An ``xy`` series
+has ``label``, ``x``, ``y``, ``style`` (``line``, ``dashed``, ``points``, ``step``) and optional
 ``ci_low``/``ci_high``; a ``hist`` series has ``label``, ``edges`` and ``counts`` (or ``density``).
 """
 
@@ -51,7 +51,16 @@ def markdown_table(columns: list[str], rows: list[list[Any]]) -> str:
 
 
 def verdict_rows_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    columns = ["claim", "reference", "parameters", "measured", "CI", "prediction", "verdict", "note"]
+    columns = [
+        "claim",
+        "reference",
+        "parameters",
+        "measured",
+        "CI",
+        "prediction",
+        "verdict",
+        "note",
+    ]
     out = [
         [
             r["claim"],
@@ -72,8 +81,9 @@ def provenance_line(prov: dict[str, Any]) -> str:
     commit = prov.get("commit") or "unknown"
     dirty = " (dirty tree)" if prov.get("dirty") else ""
     return (
-        f"Command `{prov.get('command', '?')}`, seed {prov.get('seed')}, scale {prov.get('scale')}, "
-        f"backend {prov.get('backend')} (RNG {prov.get('rng_mode')}), commit `{commit[:12]}`{dirty}, "
+        f"Command `{prov.get('command', '?')}`, seed {prov.get('seed')}, "
+        f"scale {prov.get('scale')}, backend {prov.get('backend')} (RNG {prov.get('rng_mode')}), "
+        f"commit `{commit[:12]}`{dirty}, "
         f"infonce-sim {prov.get('version')}, NumPy {prov.get('numpy')}, SciPy {prov.get('scipy')}, "
         f"wall time {fmt(prov.get('wall_time_s'))} s."
     )
@@ -105,13 +115,24 @@ def table_csv(table: dict[str, Any]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(table["columns"])
     for row in table["rows"]:
-        writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row])
+        writer.writerow(
+            ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
+        )
     return buf.getvalue()
 
 
-_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "\\": r"\textbackslash{}"}
+_LATEX_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
 
 
 def _latex_escape(text: str) -> str:
@@ -129,8 +150,12 @@ def table_latex(table: dict[str, Any]) -> str:
         r"\hline",
     ]
     lines += [" & ".join(_latex_escape(fmt(v)) for v in row) + r" \\" for row in table["rows"]]
-    lines += [r"\hline", r"\end{tabular}", r"\caption{" + _latex_escape(table["title"]) + "}",
-              r"\end{table}"]
+    lines += [
+        r"\hline",
+        r"\end{tabular}",
+        r"\caption{" + _latex_escape(table["title"]) + "}",
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -138,10 +163,12 @@ def figure_filename(study: str, fig: dict[str, Any]) -> str:
     return f"{study}-{fig['id']}.png"
 
 
-_STYLE = {"line": {"linestyle": "-", "marker": "o", "markersize": 3},
-          "dashed": {"linestyle": "--"},
-          "points": {"linestyle": "none", "marker": "o", "markersize": 4},
-          "step": {"drawstyle": "steps-mid"}}
+_STYLE = {
+    "line": {"linestyle": "-", "marker": "o", "markersize": 3},
+    "dashed": {"linestyle": "--"},
+    "points": {"linestyle": "none", "marker": "o", "markersize": 4},
+    "step": {"drawstyle": "steps-mid"},
+}
 
 
 def figure_png(fig: dict[str, Any]) -> bytes:
@@ -163,8 +190,12 @@ def figure_png(fig: dict[str, Any]) -> bytes:
             y = [float("nan") if v is None else v for v in s["y"]]
             kw = dict(_STYLE.get(s.get("style", "line"), {}))
             if "ci_low" in s:
-                low = [yi - lo if lo is not None else 0 for yi, lo in zip(y, s["ci_low"], strict=True)]
-                high = [hi - yi if hi is not None else 0 for yi, hi in zip(y, s["ci_high"], strict=True)]
+                low = [
+                    yi - lo if lo is not None else 0 for yi, lo in zip(y, s["ci_low"], strict=True)
+                ]
+                high = [
+                    hi - yi if hi is not None else 0 for yi, hi in zip(y, s["ci_high"], strict=True)
+                ]
                 err = [[max(v, 0) for v in low], [max(v, 0) for v in high]]
                 ax.errorbar(x, y, yerr=err, label=s["label"], capsize=2, **kw)
             else:
@@ -213,11 +244,20 @@ def index_markdown(results: list[dict[str, Any]]) -> str:
         for r in result["rows"]:
             counts[r["verdict"]] += 1
             rows.append(
-                [f"[{result['study']}]({result['study']}.md)", r["claim"], r["reference"],
-                 VERDICT_MARK[r["verdict"]], r.get("note", "")]
+                [
+                    f"[{result['study']}]({result['study']}.md)",
+                    r["claim"],
+                    r["reference"],
+                    VERDICT_MARK[r["verdict"]],
+                    r.get("note", ""),
+                ]
             )
-    parts += ["", f"Verdicts: {counts['holds']} holds, {counts['violated']} violated, "
-              f"{counts['inconclusive']} inconclusive.", ""]
+    parts += [
+        "",
+        f"Verdicts: {counts['holds']} holds, {counts['violated']} violated, "
+        f"{counts['inconclusive']} inconclusive.",
+        "",
+    ]
     parts.append(markdown_table(["study", "claim", "reference", "verdict", "note"], rows))
     parts += ["", "## Provenance", ""]
     for result in sorted(results, key=lambda r: r["study"]):

@@ -151,7 +151,9 @@ class StudyResult:
             }
         )
 
-    def add_table(self, table_id: str, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    def add_table(
+        self, table_id: str, title: str, columns: list[str], rows: list[list[Any]]
+    ) -> None:
         self.tables[table_id] = {"title": title, "columns": columns, "rows": rows}
 
     def add_figure(self, spec: dict[str, Any]) -> None:
@@ -173,7 +175,7 @@ def series(
     yerr_low: list[float] | None = None,
     yerr_high: list[float] | None = None,
 ) -> dict[str, Any]:
-    """One plotted series for a figure spec (``style``: ``line``, ``dashed``, ``points``, ``step``)."""
+    """One plotted series of a figure spec; ``style`` is line, dashed, points or step."""
     out: dict[str, Any] = {"label": label, "x": list(x), "y": list(y), "style": style}
     if yerr_low is not None and yerr_high is not None:
         out["ci_low"] = list(yerr_low)

@@ -44,14 +44,15 @@ def check_real(
     out = float(value)
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    bad = (
-        (low is not None and (out < low or (low_open and out == low)))
-        or (high is not None and (out > high or (high_open and out == high)))
+    bad = (low is not None and (out < low or (low_open and out == low))) or (
+        high is not None and (out > high or (high_open and out == high))
     )
     if bad:
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        interval = f"{left}{lo}, {hi}{right}"
         raise ValueError(f"{name} must lie in {interval}, got {value!r}")
     return out
 

@@ -47,7 +47,9 @@ BENCHES: dict[str, Callable[[BenchConfig], list[BenchRow]]] = {}
 
 
 def register(name: str) -> Callable:
-    def wrap(fn: Callable[[BenchConfig], list[BenchRow]]) -> Callable[[BenchConfig], list[BenchRow]]:
+    def wrap(
+        fn: Callable[[BenchConfig], list[BenchRow]],
+    ) -> Callable[[BenchConfig], list[BenchRow]]:
         BENCHES[name] = fn
         return fn
 

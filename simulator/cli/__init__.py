@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "simulator.cli.run",
     "simulator.cli.exact",
     "simulator.cli.bench",
+    "simulator.cli.proofs",
+    "simulator.cli.audit",
 )
 
 
@@ -49,7 +51,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"infonce-sim {args.command}: interrupted; finished cells are saved", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

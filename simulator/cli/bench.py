@@ -20,8 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     add_backend_options(p)
-    p.add_argument("--repeats", type=bounded_int("--repeats", 1), default=3,
-                   help="timing repeats; the best is kept (default 3)")
+    p.add_argument(
+        "--repeats",
+        type=bounded_int("--repeats", 1),
+        default=3,
+        help="timing repeats; the best is kept (default 3)",
+    )
     p.add_argument("--json", action="store_true", help="print the rows as JSON with provenance")
     p.set_defaults(handler=run_bench)
 
@@ -36,15 +40,41 @@ def run_bench(args: argparse.Namespace) -> int:
     for name in names:
         rows += BENCHES[name](cfg)
     if args.json:
-        print(to_json({"provenance": provenance(backend=args.backend), "rows": [r.to_dict() for r in rows]}))
+        print(
+            to_json(
+                {
+                    "provenance": provenance(backend=args.backend),
+                    "rows": [r.to_dict() for r in rows],
+                }
+            )
+        )
         return 0
     table = [
-        [r.name, fmt(r.ours_s), fmt(r.baseline_s), r.baseline, fmt(r.ratio), r.target,
-         "-" if r.met is None else ("met" if r.met else "NOT met"), r.note]
+        [
+            r.name,
+            fmt(r.ours_s),
+            fmt(r.baseline_s),
+            r.baseline,
+            fmt(r.ratio),
+            r.target,
+            "-" if r.met is None else ("met" if r.met else "NOT met"),
+            r.note,
+        ]
         for r in rows
     ]
-    print(markdown_table(
-        ["benchmark", "ours [s]", "baseline [s]", "baseline", "ratio", "target", "this run", "note"],
-        table,
-    ))
+    print(
+        markdown_table(
+            [
+                "benchmark",
+                "ours [s]",
+                "baseline [s]",
+                "baseline",
+                "ratio",
+                "target",
+                "this run",
+                "note",
+            ],
+            table,
+        )
+    )
     return 0

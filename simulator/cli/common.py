@@ -39,11 +39,19 @@ def seed_type(text: str) -> int:
 
 
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
-                        help="array backend for hot paths (default: numpy)")
-    parser.add_argument("--rng-mode", choices=RNG_MODES, default="host",
-                        help="host: draw on the CPU, bit-identical to numpy; device: draw on the "
-                        "GPU, faster, statistically equivalent only (default: host)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="numpy",
+        help="array backend for hot paths (default: numpy)",
+    )
+    parser.add_argument(
+        "--rng-mode",
+        choices=RNG_MODES,
+        default="host",
+        help="host: draw on the CPU, bit-identical to numpy; device: draw on the "
+        "GPU, faster, statistically equivalent only (default: host)",
+    )
 
 
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:

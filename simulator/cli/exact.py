@@ -18,8 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "point on S^{d-1} to N(0, I_k), by one-dimensional radial quadrature, and the "
         "Diaconis-Freedman bound 2(k+3)/(d-k-3) of Theorem 2 (Eq. 49) when 1 <= k <= d-4.",
     )
-    p.add_argument("--d", type=bounded_int("--d", 2), required=True, help="sphere dimension, d >= 2")
-    p.add_argument("--k", type=bounded_int("--k", 1), required=True, help="projection size, 1 <= k < d")
+    p.add_argument(
+        "--d", type=bounded_int("--d", 2), required=True, help="sphere dimension, d >= 2"
+    )
+    p.add_argument(
+        "--k", type=bounded_int("--k", 1), required=True, help="projection size, 1 <= k < d"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_exact)
 
@@ -40,5 +44,8 @@ def run_exact(args: argparse.Namespace) -> int:
     if e.df_bound is None:
         print("  Diaconis-Freedman      - (needs k <= d - 4)")
     else:
-        print(f"  Diaconis-Freedman      {fmt(e.df_bound, 10)}  (bound / TV = {fmt(e.df_bound / e.tv)})")
+        print(
+            f"  Diaconis-Freedman      {fmt(e.df_bound, 10)}"
+            f"  (bound / TV = {fmt(e.df_bound / e.tv)})"
+        )
     return 0

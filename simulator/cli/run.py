@@ -17,7 +17,13 @@ from simulator.cli.common import (
     progress_factory,
     seed_type,
 )
-from simulator.io import FileCheckpointStore, atomic_write_bytes, atomic_write_text, provenance, to_json
+from simulator.io import (
+    FileCheckpointStore,
+    atomic_write_bytes,
+    atomic_write_text,
+    provenance,
+    to_json,
+)
 from simulator.report import index_markdown, study_files
 from simulator.studies import STUDIES, RunContext, get_study
 from simulator.studies.registry import SCALES
@@ -36,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("studies", nargs="*", metavar="STUDY", help="studies to run (default: all)")
     p.add_argument("--scale", choices=SCALES, default="quick", help="grid and sample sizes")
     add_backend_options(p)
-    p.add_argument("--seed", type=seed_type, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})")
+    p.add_argument(
+        "--seed", type=seed_type, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})"
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
     p.add_argument("--fresh", action="store_true", help="ignore saved cells of an interrupted run")
     add_quiet_option(p)
@@ -51,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _checkpoint_path(out: Path, study: str, args: argparse.Namespace) -> Path:
-    return out / ".partial" / f"{study}-{args.scale}-{args.seed}-{args.backend}-{args.rng_mode}.jsonl"
+    return (
+        out / ".partial" / f"{study}-{args.scale}-{args.seed}-{args.backend}-{args.rng_mode}.jsonl"
+    )
 
 
 def run_studies(args: argparse.Namespace) -> int:
@@ -85,7 +95,8 @@ def run_studies(args: argparse.Namespace) -> int:
         store.discard()
         verdicts = [r["verdict"] for r in result["rows"]]
         print(
-            f"[{study.name}] {verdicts.count('holds')} holds, {verdicts.count('violated')} violated, "
+            f"[{study.name}] {verdicts.count('holds')} holds, "
+            f"{verdicts.count('violated')} violated, "
             f"{verdicts.count('inconclusive')} inconclusive in "
             f"{result['provenance']['wall_time_s']:.1f} s -> {args.out / (study.name + '.md')}"
         )

@@ -1,15 +1,700 @@
-"""Study ``spherical-clt``: Lemma 3, Theorem 2 and Prop. 2 at finite d (work in progress)."""
+"""Study ``spherical-clt``: Lemma 3, Theorem 2 and Prop. 2 measured at finite d.
+
+For ``U ~ sigma`` on S^{d-1} the study tabulates the exact TV, KL and Kolmogorov distances of
+``sqrt(d) U_{1..k}`` to ``N(0, I_k)`` (Lemma 3, Eq. 48), compares them with the Diaconis-Freedman
+bound (Theorem 2, Eq. 49), fits the rates, puts Monte Carlo estimates with confidence intervals
+beside the exact values (and checks the intervals' coverage), compares coordinate and Haar-frame
+projections, and follows ``sqrt(d) z_1`` for unnormalised ``z = r u`` under thin-shell and wide
+radial laws (Prop. 2, Eq. 10).
+"""
 
 from __future__ import annotations
 
-from simulator.results import StudyResult
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from simulator import radial
+from simulator.backend import to_host
+from simulator.laws import cdf_1d, exact_distances, smallest_d_for_tv
+from simulator.results import (
+    HOLDS,
+    INCONCLUSIVE,
+    VIOLATED,
+    StudyResult,
+    combine_verdicts,
+    series,
+    verdict_equivalent,
+)
+from simulator.sphere import exact_marginal_sample, projected_sphere_sample, random_frame
+from simulator.stats import energy_distance_gaussian, kl_estimate, ks_distance, tv_estimate
 from simulator.studies.registry import RunContext, register
+
+NAME = "spherical-clt"
+K_VALUES = (1, 2, 3, 5, 10)
+TV_TOLERANCES = (0.1, 0.01, 0.001)
+#: Rates are fitted on d >= this value (the asymptotic regime of Theorem 2's O(k/d)).
+SLOPE_D_MIN = 256
+#: Practical margin for "the fitted slope equals the predicted power of d".
+SLOPE_MARGIN = 0.05
+#: Relative accuracy of the exact quadrature (verified in the tests); bounds closer than this to
+#: the exact TV are called inconclusive rather than decided.
+EXACT_RTOL = 1e-8
+
+SCALES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "d_exact": [2**j for j in range(3, 15)],
+        "d_mc": [8, 64, 512, 4096],
+        "k_mc": (1, 2, 3),
+        "n_mc": 20_000,
+        "replicates": 8,
+        "d_frame": [16, 256, 2048],
+        "n_frame": 20_000,
+        "d_radial": [8, 32, 128, 512, 2048, 8192],
+        "n_radial": 20_000,
+    },
+    "full": {
+        "d_exact": [2**j for j in range(3, 21)],
+        "d_mc": [8, 64, 512, 4096, 32768, 262144],
+        "k_mc": (1, 2, 3),
+        "n_mc": 100_000,
+        "replicates": 16,
+        "d_frame": [16, 256, 2048, 16384],
+        "n_frame": 50_000,
+        "d_radial": [8, 32, 128, 512, 2048, 8192, 32768, 131072],
+        "n_radial": 100_000,
+    },
+}
+
+
+def loglog_slope(x: list[float], y: list[float], confidence: float = 0.95) -> dict[str, float]:
+    """OLS slope of ``log y`` on ``log x`` with a t-interval from the residuals.
+
+    The values are exact, so the interval measures the curvature of the log-log curve over the
+    fitted range (how far the finite-d curve is from a pure power law), not sampling noise.
+    """
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    fit = stats.linregress(lx, ly)
+    t = stats.t.ppf(0.5 + confidence / 2, len(lx) - 2)
+    return {
+        "slope": float(fit.slope),
+        "ci_low": float(fit.slope - t * fit.stderr),
+        "ci_high": float(fit.slope + t * fit.stderr),
+        "n_points": len(lx),
+    }
+
+
+def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> dict:
+    cells = [(k, d) for k in K_VALUES for d in cfg["d_exact"] if k < d]
+    exact: dict[tuple[int, int], dict] = {}
+    for k, d in ctx.progress(cells, total=len(cells), desc="exact distances"):
+        exact[k, d] = ctx.cell(
+            f"exact/k={k}/d={d}", lambda k=k, d=d: exact_distances(d, k).to_dict()
+        )
+
+    rows, bound_verdicts, ratios = [], [], []
+    for (k, d), e in exact.items():
+        ratio = e["df_bound"] / e["tv"] if e["df_bound"] is not None else None
+        rows.append(
+            [
+                k,
+                d,
+                e["tv"],
+                e["kl"],
+                e["ks"],
+                e["df_bound"],
+                ratio,
+                d * e["tv"],
+                d * d * e["kl"],
+                e["closure"],
+            ]
+        )
+        if ratio is not None:
+            ratios.append(ratio)
+            if ratio > 1 + EXACT_RTOL:
+                bound_verdicts.append(HOLDS)
+            elif ratio < 1 - EXACT_RTOL:
+                bound_verdicts.append(VIOLATED)
+            else:
+                bound_verdicts.append(INCONCLUSIVE)
+    result.add_table(
+        "exact",
+        "Exact distances of sqrt(d) U_1..k to N(0, I_k) and the Diaconis-Freedman bound",
+        [
+            "k",
+            "d",
+            "TV",
+            "KL",
+            "Kolmogorov (k=1)",
+            "DF bound",
+            "bound/TV",
+            "d*TV",
+            "d^2*KL",
+            "mass closure",
+        ],
+        rows,
+    )
+    result.add_verdict(
+        "Diaconis-Freedman bound 2(k+3)/(d-k-3) >= exact TV at every grid point with k <= d-4",
+        "Theorem 2, Eq. 49",
+        combine_verdicts(bound_verdicts),
+        measured={"min bound/TV": min(ratios), "max bound/TV": max(ratios)},
+        prediction="bound/TV >= 1",
+        parameters={"k": list(K_VALUES), "d": [min(cfg["d_exact"]), max(cfg["d_exact"])]},
+        note=f"{len(ratios)} grid points; the bound is loose by the factor shown",
+    )
+
+    slope_rows, rate_verdicts, lemma_verdicts = [], [], []
+    for k in K_VALUES:
+        ds = [d for d in cfg["d_exact"] if k < d]
+        tv = [exact[k, d]["tv"] for d in ds]
+        big = [d for d in ds if d >= SLOPE_D_MIN]
+        tv_fit = loglog_slope(big, [exact[k, d]["tv"] for d in big])
+        kl_fit = loglog_slope(big, [exact[k, d]["kl"] for d in big])
+        slope_rows.append(
+            [
+                k,
+                tv_fit["slope"],
+                [tv_fit["ci_low"], tv_fit["ci_high"]],
+                kl_fit["slope"],
+                [kl_fit["ci_low"], kl_fit["ci_high"]],
+            ]
+        )
+        rate_verdicts.append(
+            verdict_equivalent(tv_fit["ci_low"], tv_fit["ci_high"], -1.0, SLOPE_MARGIN)
+        )
+        rate_verdicts.append(
+            verdict_equivalent(kl_fit["ci_low"], kl_fit["ci_high"], -2.0, SLOPE_MARGIN)
+        )
+        decreasing = all(b < a for a, b in itertools.pairwise(tv))
+        lemma_verdicts.append(HOLDS if decreasing and tv_fit["ci_high"] < 0 else VIOLATED)
+    result.add_table(
+        "slopes",
+        f"Fitted log-log slopes against d (exact values, d >= {SLOPE_D_MIN}; the CI measures "
+        "curvature, not noise)",
+        ["k", "TV slope", "TV slope CI", "KL slope", "KL slope CI"],
+        slope_rows,
+    )
+    result.add_verdict(
+        "sqrt(d) U_1..k -> N(0, I_k): exact TV decreases along the d grid for every k and its "
+        "fitted slope is negative",
+        "Lemma 3, Eq. 48",
+        combine_verdicts(lemma_verdicts),
+        measured={
+            f"TV at d={max(cfg['d_exact'])}, k={k}": exact[k, max(cfg["d_exact"])]["tv"]
+            for k in (1, 10)
+        },
+        prediction="TV -> 0",
+        parameters={"k": list(K_VALUES)},
+    )
+    result.add_verdict(
+        "Rate: TV ~ d^-1 and KL ~ d^-2 (slopes within +-0.05 of -1 and -2)",
+        "Theorem 2 (O(k/d)); theory.md section 4 [open]",
+        combine_verdicts(rate_verdicts),
+        measured={f"k={r[0]}": {"TV": r[1], "KL": r[3]} for r in slope_rows},
+        prediction={"TV": -1, "KL": -2},
+        note="Theorem 2 only bounds TV by O(k/d); the exact curves show this power is attained",
+    )
+
+    def tolerance_cell(k: int, tol: float) -> int:
+        return smallest_d_for_tv(k, tol)
+
+    dmin_rows = []
+    for k in K_VALUES:
+        dmin_rows.append(
+            [
+                k,
+                *[
+                    ctx.cell(f"dmin/k={k}/tol={tol}", lambda k=k, tol=tol: tolerance_cell(k, tol))
+                    for tol in TV_TOLERANCES
+                ],
+            ]
+        )
+    result.add_table(
+        "dmin",
+        "Smallest d with exact TV(sqrt(d) U_1..k, N(0, I_k)) <= tolerance",
+        ["k", *[f"TV <= {t}" for t in TV_TOLERANCES]],
+        dmin_rows,
+    )
+
+    for key, label in (("tv", "total variation"), ("kl", "KL divergence")):
+        figure_series = []
+        for k in K_VALUES:
+            ds = [d for d in cfg["d_exact"] if k < d]
+            figure_series.append(series(f"k={k}", ds, [exact[k, d][key] for d in ds]))
+            if key == "tv":
+                ok = [d for d in ds if exact[k, d]["df_bound"] is not None]
+                figure_series.append(
+                    series(
+                        f"DF bound k={k}", ok, [exact[k, d]["df_bound"] for d in ok], style="dashed"
+                    )
+                )
+        result.add_figure(
+            {
+                "id": f"{key}-vs-d",
+                "title": f"Exact {label} of sqrt(d) U_1..k to N(0, I_k)",
+                "xlabel": "d",
+                "ylabel": label,
+                "xscale": "log",
+                "yscale": "log",
+                "series": figure_series,
+            }
+        )
+    return exact
+
+
+def _mc_cell(ctx: RunContext, cfg: dict[str, Any], k: int, d: int, rep: int) -> dict[str, Any]:
+    gen = ctx.rng(1, k, d, rep)
+    y = math.sqrt(d) * to_host(
+        exact_marginal_sample(cfg["n_mc"], d, k, rng=gen, xp=ctx.xp, rng_mode=ctx.rng_mode)
+    )
+    out = {
+        "tv": tv_estimate(y, d).to_dict(),
+        "kl": kl_estimate(y, d).to_dict(),
+        "energy": energy_distance_gaussian(y).to_dict(),
+    }
+    if k == 1:
+        out["ks_gauss"] = ks_distance(y[:, 0]).to_dict()
+        out["ks_exact"] = ks_distance(y[:, 0], lambda x: cdf_1d(x, d)).to_dict()
+    return out
+
+
+def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: StudyResult) -> None:
+    cells = [(k, d, r) for k in cfg["k_mc"] for d in cfg["d_mc"] for r in range(cfg["replicates"])]
+    mc = {}
+    for k, d, r in ctx.progress(cells, total=len(cells), desc="Monte Carlo"):
+        mc[k, d, r] = ctx.cell(
+            f"mc/k={k}/d={d}/rep={r}", lambda k=k, d=d, r=r: _mc_cell(ctx, cfg, k, d, r)
+        )
+    ref = {
+        (k, d): exact[k, d] if (k, d) in exact else exact_distances(d, k).to_dict()
+        for k in cfg["k_mc"]
+        for d in cfg["d_mc"]
+    }
+    rows = []
+    covered = {"tv": 0, "kl": 0, "ks_gauss": 0, "ks_exact": 0}
+    total = {"tv": 0, "kl": 0, "ks_gauss": 0, "ks_exact": 0}
+    truth_of = {"tv": "tv", "kl": "kl", "ks_gauss": "ks"}
+    for (k, d, r), cell in mc.items():
+        for key in covered:
+            if key not in cell:
+                continue
+            truth = 0.0 if key == "ks_exact" else ref[k, d][truth_of[key]]
+            total[key] += 1
+            covered[key] += cell[key]["ci_low"] <= truth <= cell[key]["ci_high"]
+        if r == 0:
+            rows.append(
+                [
+                    k,
+                    d,
+                    ref[k, d]["tv"],
+                    cell["tv"]["value"],
+                    [cell["tv"]["ci_low"], cell["tv"]["ci_high"]],
+                    ref[k, d]["kl"],
+                    cell["kl"]["value"],
+                    [cell["kl"]["ci_low"], cell["kl"]["ci_high"]],
+                    cell["energy"]["value"],
+                    cell.get("ks_gauss", {}).get("value"),
+                    ref[k, d]["ks"],
+                ]
+            )
+    result.add_table(
+        "monte-carlo",
+        f"Monte Carlo estimates beside exact values (first replicate; n = {cfg['n_mc']}, 95% CIs)",
+        [
+            "k",
+            "d",
+            "exact TV",
+            "MC TV",
+            "MC TV CI",
+            "exact KL",
+            "MC KL",
+            "MC KL CI",
+            "MC energy distance",
+            "MC Kolmogorov (k=1)",
+            "exact Kolmogorov",
+        ],
+        rows,
+    )
+    cov_rows, verdicts = [], []
+    for key, label, nominal_is_floor in (
+        ("tv", "TV (Scheffe, CLT interval)", False),
+        ("kl", "KL (log-ratio mean, CLT interval)", False),
+        ("ks_gauss", "Kolmogorov to N(0,1) (DKW interval)", True),
+        ("ks_exact", "Kolmogorov to the exact law, truth 0 (DKW interval)", True),
+    ):
+        n_int, hits = total[key], covered[key]
+        # Too few covering intervals is the failure that matters; DKW intervals are conservative,
+        # so only the lower tail is tested for them, and both tails for the CLT intervals.
+        p_low = stats.binomtest(hits, n_int, 0.95, alternative="less").pvalue
+        p_two = p_low if nominal_is_floor else stats.binomtest(hits, n_int, 0.95).pvalue
+        verdict = VIOLATED if p_two < 0.01 else HOLDS
+        verdicts.append(verdict)
+        cov_rows.append([label, n_int, hits, hits / n_int, p_two, verdict])
+    result.add_table(
+        "coverage",
+        "Coverage of the Monte Carlo confidence intervals over the grid (nominal 95%)",
+        [
+            "estimator",
+            "intervals",
+            "covering exact value",
+            "coverage",
+            "binomial p-value",
+            "verdict",
+        ],
+        cov_rows,
+    )
+    result.add_verdict(
+        "Monte Carlo intervals cover the exact distances at the nominal 95% rate (exact sampler "
+        "and exact laws agree)",
+        "Lemma 3 (finite-d law); theory.md section 4",
+        combine_verdicts(verdicts),
+        measured={r[0]: r[3] for r in cov_rows},
+        prediction=0.95,
+        parameters={
+            "n": cfg["n_mc"],
+            "replicates": cfg["replicates"],
+            "k": list(cfg["k_mc"]),
+            "d": cfg["d_mc"],
+        },
+        note="violated if a binomial test rejects the nominal rate at level 0.01",
+    )
+    figure = []
+    for k in cfg["k_mc"]:
+        cells = [mc[k, d, 0]["tv"] for d in cfg["d_mc"]]
+        figure.append(series(f"exact k={k}", cfg["d_mc"], [ref[k, d]["tv"] for d in cfg["d_mc"]]))
+        figure.append(
+            series(
+                f"MC k={k}",
+                cfg["d_mc"],
+                [c["value"] for c in cells],
+                style="points",
+                yerr_low=[c["ci_low"] for c in cells],
+                yerr_high=[c["ci_high"] for c in cells],
+            )
+        )
+    result.add_figure(
+        {
+            "id": "mc-vs-exact",
+            "title": "Monte Carlo TV (95% CI) beside exact TV",
+            "xlabel": "d",
+            "ylabel": "total variation",
+            "xscale": "log",
+            "yscale": "log",
+            "series": figure,
+        }
+    )
+
+
+def _frame_cell(ctx: RunContext, cfg: dict[str, Any], d: int) -> dict[str, Any]:
+    k = 2
+    coords = math.sqrt(d) * to_host(
+        projected_sphere_sample(
+            cfg["n_frame"], d, k=k, rng=ctx.rng(2, d, 0), xp=ctx.xp, rng_mode=ctx.rng_mode
+        )
+    )
+    frame = random_frame(d, k, rng=ctx.rng(2, d, 1))
+    framed = math.sqrt(d) * to_host(
+        projected_sphere_sample(
+            cfg["n_frame"], d, frame, rng=ctx.rng(2, d, 2), xp=ctx.xp, rng_mode=ctx.rng_mode
+        )
+    )
+    return {
+        "coordinates": tv_estimate(coords, d).to_dict(),
+        "frame": tv_estimate(framed, d).to_dict(),
+        "ks_coord": ks_distance(coords[:, 0], lambda x: cdf_1d(x, d)).to_dict(),
+        "ks_frame": ks_distance(framed[:, 0], lambda x: cdf_1d(x, d)).to_dict(),
+    }
+
+
+def _frame_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
+    rows, p_values = [], []
+    for d in ctx.progress(cfg["d_frame"], total=len(cfg["d_frame"]), desc="frames"):
+        cell = ctx.cell(f"frame/d={d}", lambda d=d: _frame_cell(ctx, cfg, d))
+        truth = exact_distances(d, 2).tv
+        z = [(cell[key]["value"] - truth) / cell[key]["stderr"] for key in ("coordinates", "frame")]
+        ks = [cell[key]["value"] for key in ("ks_coord", "ks_frame")]
+        p = [2 * stats.norm.sf(abs(v)) for v in z] + [
+            float(stats.kstwo.sf(v, cfg["n_frame"])) for v in ks
+        ]
+        p_values += p
+        rows.append(
+            [
+                d,
+                truth,
+                cell["coordinates"]["value"],
+                cell["coordinates"]["stderr"],
+                cell["frame"]["value"],
+                cell["frame"]["stderr"],
+                z[0],
+                z[1],
+                ks[0],
+                ks[1],
+                min(p),
+            ]
+        )
+    result.add_table(
+        "frames",
+        f"Coordinate vs Haar-frame projections of full uniform vectors (k = 2 for TV; first axis "
+        f"for KS against the exact law; n = {cfg['n_frame']})",
+        [
+            "d",
+            "exact TV",
+            "TV coords",
+            "SE",
+            "TV frame",
+            "SE",
+            "z coords",
+            "z frame",
+            "KS coords",
+            "KS frame",
+            "smallest p-value",
+        ],
+        rows,
+    )
+    level = 0.01 / len(p_values)
+    result.add_verdict(
+        "Projections onto a fixed orthonormal k-frame have the same law as coordinate projections",
+        "Lemma 3, Eq. 48 (any fixed frame)",
+        VIOLATED if min(p_values) < level else HOLDS,
+        measured={"smallest p-value": min(p_values), "tests": len(p_values)},
+        prediction="both agree with the exact law",
+        parameters={"k": 2, "d": cfg["d_frame"], "n": cfg["n_frame"]},
+        note=f"z-tests of MC TV against the exact TV and KS tests against the exact law; "
+        f"violated if any p-value < 0.01/{len(p_values)} (Bonferroni)",
+    )
+
+
+def kolmogorov_between(cdf_a: Any, cdf_b: Any, grid: np.ndarray, a_on_grid: np.ndarray) -> float:
+    """``sup_x |F_a(x) - F_b(x)|``: the largest gap on ``grid`` refined by a bounded 1-D search.
+
+    ``a_on_grid`` is ``F_a(grid)``, computed once by the caller and shared between comparisons.
+    """
+    gap = np.abs(a_on_grid - cdf_b(grid))
+    i = int(np.argmax(gap))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+
+    def neg_gap(x: float) -> float:
+        point = np.array([x])
+        return -abs(float(cdf_a(point)[0] - cdf_b(point)[0]))
+
+    best = optimize.minimize_scalar(
+        neg_gap, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9 * (grid[-1] - grid[0])}
+    )
+    return max(float(gap[i]), -float(best.fun))
+
+
+def radial_cdfs(law: radial.RadialLaw, d: int) -> dict[str, Any]:
+    """CDFs of ``sqrt(d) z_1`` (exact, finite d), of its best Gaussian, and of Prop. 2's limit."""
+    nodes, weights = law.nodes, law.weights
+
+    def finite_d(x: np.ndarray) -> np.ndarray:
+        return np.sum(weights[:, None] * cdf_1d(x[None, :] / nodes[:, None], d), axis=0)
+
+    sd = math.sqrt(law.second_moment)
+
+    def best_gaussian(x: np.ndarray) -> np.ndarray:
+        return special.ndtr(x / sd)
+
+    if law.thin_shell:
+        r0 = law.r0
+
+        def limit(x: np.ndarray) -> np.ndarray:
+            return special.ndtr(x / r0)
+    else:
+
+        def limit(x: np.ndarray) -> np.ndarray:
+            return np.sum(weights[:, None] * special.ndtr(x[None, :] / nodes[:, None]), axis=0)
+
+    return {"finite_d": finite_d, "best_gaussian": best_gaussian, "limit": limit, "sd": sd}
+
+
+def _radial_cell(ctx: RunContext, cfg: dict[str, Any], name: str, d: int, index: int) -> dict:
+    law = radial.radial_law(name, d, n_nodes=2 * radial.QUAD_NODES)
+    cdfs = radial_cdfs(law, d)
+    # The same distances with half the quadrature nodes: their difference bounds the quadrature
+    # error of the finer rule (the r-integrand has a kink where x / r leaves the support).
+    coarse = radial_cdfs(radial.radial_law(name, d, n_nodes=radial.QUAD_NODES), d)
+    gen = ctx.rng(3, index, d)
+    z = (
+        law.sample(cfg["n_radial"], rng=gen)
+        * math.sqrt(d)
+        * to_host(
+            exact_marginal_sample(cfg["n_radial"], d, 1, rng=gen, xp=ctx.xp, rng_mode=ctx.rng_mode)
+        )[:, 0]
+    )
+    moment_ratio = law.expect(lambda r: r**4) / law.second_moment**2
+    grid = np.linspace(-10 * cdfs["sd"], 10 * cdfs["sd"], 2001)
+    on_grid = cdfs["finite_d"](grid)
+    return {
+        "to_best_gaussian": kolmogorov_between(
+            cdfs["finite_d"], cdfs["best_gaussian"], grid, on_grid
+        ),
+        "to_limit": kolmogorov_between(cdfs["finite_d"], cdfs["limit"], grid, on_grid),
+        "quadrature_error": kolmogorov_between(cdfs["finite_d"], coarse["finite_d"], grid, on_grid),
+        "mc_to_limit": ks_distance(z, cdfs["limit"]).to_dict(),
+        # E[(sqrt(d) U_1)^4] = 3d/(d+2), independent of r: exact kurtosis at finite d.
+        "excess_kurtosis": 3.0 * moment_ratio * d / (d + 2) - 3.0,
+        "mixture_excess_kurtosis": 3.0 * (moment_ratio - 1.0),
+    }
+
+
+def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
+    names = list(radial.RADIAL_LAWS)
+    cells = [(i, name, d) for i, name in enumerate(names) for d in cfg["d_radial"]]
+    data = {}
+    for i, name, d in ctx.progress(cells, total=len(cells), desc="Prop. 2 radial laws"):
+        data[name, d] = ctx.cell(
+            f"radial/{name}/d={d}", lambda i=i, name=name, d=d: _radial_cell(ctx, cfg, name, d, i)
+        )
+    rows, mc_hits, mc_total = [], 0, 0
+    for (name, d), c in data.items():
+        mc = c["mc_to_limit"]
+        mc_total += 1
+        mc_hits += mc["ci_low"] <= c["to_limit"] <= mc["ci_high"]
+        rows.append(
+            [
+                name,
+                d,
+                c["to_best_gaussian"],
+                c["to_limit"],
+                c["quadrature_error"],
+                mc["value"],
+                [mc["ci_low"], mc["ci_high"]],
+                c["excess_kurtosis"],
+                c["mixture_excess_kurtosis"],
+            ]
+        )
+    result.add_table(
+        "prop2",
+        "Prop. 2: Kolmogorov distance of sqrt(d) z_1 (z = r u) to its best Gaussian and to the "
+        "predicted limit (N(0, r0^2) under thin shell, the scale mixture r N(0,1) otherwise)",
+        [
+            "radial law",
+            "d",
+            "exact to best Gaussian",
+            "exact to predicted limit",
+            "quadrature error bound",
+            "MC to predicted limit",
+            "MC DKW 95% CI",
+            "excess kurtosis (exact)",
+            "excess kurtosis of r N(0,1): 3Var(r^2)/E[r^2]^2",
+        ],
+        rows,
+    )
+    d_last, d_prev = cfg["d_radial"][-1], cfg["d_radial"][-2]
+    for name in names:
+        law = radial.radial_law(name, d_last)
+        to_limit = [data[name, d]["to_limit"] for d in cfg["d_radial"]]
+        to_gauss = [data[name, d]["to_best_gaussian"] for d in cfg["d_radial"]]
+        if name == "chi":
+            excess = [
+                data[name, d]["to_best_gaussian"] - data[name, d]["quadrature_error"]
+                for d in cfg["d_radial"]
+            ]
+            verdict = HOLDS if max(excess) <= 1e-12 else VIOLATED
+            claim = (
+                "chi_d radius (z ~ N(0, I/d)): sqrt(d) z_1 is exactly N(0, 1) at every d "
+                "(distance within the quadrature error bound)"
+            )
+            measured = {
+                "max distance": max(to_gauss),
+                "max quadrature error bound": max(
+                    data[name, d]["quadrature_error"] for d in cfg["d_radial"]
+                ),
+            }
+            prediction = 0.0
+        elif law.thin_shell:
+            shrinking = all(b < a for a, b in itertools.pairwise(to_limit))
+            fit = loglog_slope(cfg["d_radial"][-3:], to_limit[-3:])
+            verdict = HOLDS if shrinking and fit["slope"] < -0.5 else VIOLATED
+            claim = f"{name} radius (thin shell): sqrt(d) z_1 -> N(0, r0^2)"
+            measured = {f"distance at d={d_last}": to_limit[-1], "log-log slope": fit["slope"]}
+            prediction = "-> 0"
+        else:
+            shrinking = all(b < a for a, b in itertools.pairwise(to_limit))
+            gap_last, gap_prev = to_gauss[-1], data[name, d_prev]["to_best_gaussian"]
+            stays = gap_last > 0.01 and abs(gap_last - gap_prev) < 0.05 * gap_last
+            verdict = HOLDS if shrinking and stays else VIOLATED
+            claim = (
+                f"{name} radius (no thin shell): sqrt(d) z_1 -> the scale mixture r N(0,1), "
+                "which stays away from every Gaussian"
+            )
+            measured = {
+                f"to mixture at d={d_last}": to_limit[-1],
+                f"to best Gaussian at d={d_last}": gap_last,
+            }
+            prediction = "to mixture -> 0; to best Gaussian -> a positive constant"
+        result.add_verdict(
+            claim,
+            "Prop. 2, Eq. 10 (Assumption 2, Eq. 9)",
+            verdict,
+            measured=measured,
+            prediction=prediction,
+            parameters={"d": cfg["d_radial"], "k": 1},
+        )
+    coverage_p = stats.binomtest(mc_hits, mc_total, 0.95, alternative="less").pvalue
+    result.add_verdict(
+        "Monte Carlo KS intervals (DKW) for z = r u cover the exact distances",
+        "Prop. 2 (finite-d law of sqrt(d) z_1)",
+        VIOLATED if coverage_p < 0.01 else HOLDS,
+        measured={"covered": mc_hits, "intervals": mc_total},
+        prediction=">= 95% (DKW is conservative)",
+        parameters={"n": cfg["n_radial"]},
+    )
+    for key, label in (
+        ("to_limit", "to predicted limit"),
+        ("to_best_gaussian", "to best Gaussian"),
+    ):
+        result.add_figure(
+            {
+                "id": f"prop2-{key.replace('_', '-')}",
+                "title": f"Prop. 2: Kolmogorov distance of sqrt(d) z_1 {label}",
+                "xlabel": "d",
+                "ylabel": "Kolmogorov distance",
+                "xscale": "log",
+                "yscale": "log",
+                "series": [
+                    series(
+                        name,
+                        cfg["d_radial"],
+                        [max(data[name, d][key], 1e-17) for d in cfg["d_radial"]],
+                    )
+                    for name in names
+                ],
+            }
+        )
 
 
 @register(
-    "spherical-clt",
-    "Spherical CLT at finite d: exact distances, Diaconis-Freedman bound, thin shell",
+    NAME,
+    "Spherical CLT at finite d: exact distances, Diaconis-Freedman bound, rates, thin shell",
     ("Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)", "Prop. 2 (Eq. 10)"),
 )
 def run(ctx: RunContext) -> StudyResult:
-    return StudyResult("spherical-clt", "Spherical CLT", ["Lemma 3"])
+    """Run the study at ``ctx.scale`` (see :data:`SCALES` for the grids)."""
+    cfg = SCALES[ctx.scale]
+    result = StudyResult(
+        NAME,
+        "Spherical CLT at finite d (Lemma 3, Theorem 2, Prop. 2)",
+        ["Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)", "Prop. 2 (Eq. 10)"],
+    )
+    exact = _exact_section(ctx, cfg, result)
+    _mc_section(ctx, cfg, exact, result)
+    _frame_section(ctx, cfg, result)
+    _radial_section(ctx, cfg, result)
+    result.notes += [
+        "Exact values come from one-dimensional radial quadrature (simulator.laws); their "
+        "accuracy is verified against a 40-digit mpmath evaluation in the test suite, and the "
+        "'mass closure' column is the run-time residual |int (f_Y - phi_k)| of each evaluation.",
+        "TV uses the normalisation sup_A |P(A) - Q(A)| = (1/2) L1, the one for which the "
+        "Diaconis-Freedman bound is safe.",
+        "Radial laws of Prop. 2: chi (z = G/sqrt(d), exactly Gaussian), constant r0 = 1, "
+        "thin shell r0 (1 + s0 eps / sqrt(d)) with eps ~ Uniform(-sqrt 3, sqrt 3), s0 = 0.5, "
+        "and log-normal r = exp(0.5 eps - 0.25) with eps ~ N(0,1) (E r^2 = 1), which does not "
+        "concentrate.",
+    ]
+    return result

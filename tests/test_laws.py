@@ -1,0 +1,162 @@
+"""Exact sphere-projection laws (Lemma 3, Theorem 2) against independent references."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mp_reference import mp_distances
+from scipy import integrate, special, stats
+
+from simulator import laws
+
+# (d, k) points spanning the admissible range, including the k = d-1 and d = 10^7 corners.
+REFERENCE_POINTS = [
+    (2, 1),
+    (3, 2),
+    (5, 1),
+    (16, 3),
+    (64, 20),
+    (100, 1),
+    (1000, 5),
+    (10**5, 10),
+    (10**7, 1),
+    (10**7, 20),
+]
+
+
+@pytest.mark.parametrize(("d", "k"), REFERENCE_POINTS)
+def test_exact_distances_match_40_digit_reference(d: int, k: int) -> None:
+    # The issue asks for 8 significant digits; 1e-10 relative is the accuracy we claim.
+    ref = mp_distances(d, k)
+    e = laws.exact_distances(d, k)
+    assert e.tv == pytest.approx(ref["tv"], rel=1e-10)
+    assert e.kl == pytest.approx(ref["kl"], rel=1e-10)
+    if k == 1:
+        assert e.ks == pytest.approx(ref["ks"], rel=1e-10)
+    else:
+        assert e.ks is None
+
+
+def test_d3_k1_is_uniform_on_interval() -> None:
+    # Archimedes: sqrt(3) U_1 ~ Uniform(-sqrt3, sqrt3); TV to N(0,1) in closed form.
+    a = math.sqrt(3.0)
+    x0 = math.sqrt(-2 * math.log(math.sqrt(2 * math.pi) / (2 * a)))  # where 1/(2a) = phi(x)
+    # The uniform density exceeds phi on x0 < |x| < a: TV = 2 int_{x0}^{a} (1/(2a) - phi).
+    tv = 2 * ((a - x0) / (2 * a) - (special.ndtr(a) - special.ndtr(x0)))
+    assert laws.exact_distances(3, 1).tv == pytest.approx(tv, rel=1e-12)
+
+
+@pytest.mark.parametrize(("d", "k"), [(5, 1), (9, 2), (12, 3), (40, 5)])
+def test_density_integrates_to_one(d: int, k: int) -> None:
+    # Radial integral of the k-dimensional density over the ball of radius sqrt(d).
+    area = 2 * math.pi ** (k / 2) / special.gamma(k / 2)
+
+    def radial(r: float) -> float:
+        y = np.zeros((1, k))
+        y[0, 0] = r
+        return float(laws.density(y, d)[0]) * area * r ** (k - 1)
+
+    total, _ = integrate.quad(radial, 0, math.sqrt(d), epsabs=1e-13, limit=200)
+    assert total == pytest.approx(1.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("d", [4, 10, 1000])
+def test_cdf_1d_is_the_integral_of_the_density(d: int) -> None:
+    for x in (-1.3, 0.2, 1.7):
+        integral, _ = integrate.quad(
+            lambda t: float(laws.density(np.array([[t]]), d)[0]), -math.sqrt(d), x, epsabs=1e-13
+        )
+        assert float(laws.cdf_1d(x, d)) == pytest.approx(integral, abs=1e-10)
+
+
+def test_radius_law_moments() -> None:
+    # E||Y||^2 = k (each coordinate has variance 1/d before scaling).
+    for d, k in [(5, 2), (100, 7)]:
+        assert laws.radius_sq_law(d, k).mean() == pytest.approx(k, rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(1, 20), d=st.integers(3, 5000))
+def test_tv_decreases_in_d(k: int, d: int) -> None:
+    if k >= d:
+        return
+    assert laws.exact_distances(d + 1, k).tv < laws.exact_distances(d, k).tv
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 30), extra=st.integers(4, 10**6))
+def test_diaconis_freedman_bound_holds(k: int, extra: int) -> None:
+    d = k + extra  # exactly the admissible range 1 <= k <= d - 4
+    e = laws.exact_distances(d, k)
+    assert e.df_bound is not None
+    assert e.tv < e.df_bound
+
+
+def test_df_bound_out_of_range_is_none() -> None:
+    assert laws.df_bound(7, 4) is None
+    assert laws.df_bound(8, 4) == pytest.approx(2 * 7 / 1)
+
+
+def test_smallest_d_for_tv_is_tight() -> None:
+    for k, tol in [(1, 0.01), (3, 0.001)]:
+        d = laws.smallest_d_for_tv(k, tol)
+        assert laws.exact_distances(d, k).tv <= tol < laws.exact_distances(d - 1, k).tv
+
+
+def test_kl_leading_order_matches_moment_expansion() -> None:
+    # Independent asymptotic check: KL ~ k(k+2)/(4 d^2), from expanding the log-ratio to first
+    # order in 1/d (l = g(S)/d with S ~ chi^2_k; KL ~ E g(S)^2 / (2 d^2)).
+    for k in (1, 2, 5):
+        d = 10**7
+        assert d * d * laws.exact_distances(d, k).kl == pytest.approx(k * (k + 2) / 4, rel=1e-5)
+
+
+def test_log_density_ratio_matches_direct_formula() -> None:
+    d, k = 50, 3
+    s = np.linspace(0, 40, 9)
+    direct = (
+        special.gammaln(d / 2)
+        - special.gammaln((d - k) / 2)
+        - k / 2 * math.log(d / 2)
+        + ((d - k) / 2 - 1) * np.log1p(-s / d)
+        + s / 2
+    )
+    np.testing.assert_allclose(laws.log_density_ratio(s, d, k), direct, rtol=1e-12, atol=1e-14)
+    assert np.isneginf(laws.log_density_ratio(np.array([50.0, 60.0]), d, k)).all()
+
+
+def test_density_matches_monte_carlo_histogram() -> None:
+    from simulator.sphere import exact_marginal_sample
+
+    d = 6
+    y = math.sqrt(d) * exact_marginal_sample(200_000, d, 1, rng=3)[:, 0]
+    res = stats.kstest(y, lambda x: laws.cdf_1d(x, d))
+    assert res.pvalue > 1e-4  # fixed seed: a regression guard, not a flaky statistical test
+
+
+@pytest.mark.parametrize(
+    ("d", "k", "match"),
+    [
+        (1, 1, "d must be"),
+        (5, 0, "k must be"),
+        (5, 5, "1 <= k < d"),
+        (2.5, 1, "integer"),
+        (float("nan"), 1, "finite"),
+        (float("inf"), 1, "finite"),
+        (10, True, "integer"),
+    ],
+)
+def test_bad_dimensions_raise(d: object, k: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        laws.exact_distances(d, k)
+
+
+def test_bad_tolerance_raises() -> None:
+    with pytest.raises(ValueError, match="tolerance"):
+        laws.smallest_d_for_tv(1, 0.0)
+    with pytest.raises(ValueError, match="s = "):
+        laws.log_density_ratio(np.array([-1.0]), 5, 1)
