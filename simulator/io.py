@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -128,13 +129,9 @@ def provenance(**run: Any) -> dict[str, Any]:
 
     import simulator
 
-    cupy_version = None
-    try:
-        from importlib.metadata import version
-
-        cupy_version = version("cupy-cuda12x")
-    except Exception:
-        cupy_version = None
+    # CuPy is only ever imported when the cupy backend was asked for; never import it here.
+    cupy = sys.modules.get("cupy")
+    cupy_version = getattr(cupy, "__version__", None)
     return {
         "package": "infonce-sim",
         "version": simulator.__version__,

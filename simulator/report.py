@@ -7,7 +7,8 @@ Figure specs (built by the studies) are dicts with keys ``id``, ``title``, ``ser
 ``xlabel``, ``ylabel``, ``xscale``, ``yscale`` (``linear``/``log``), ``kind`` (``xy`` default, or
 ``hist``), ``hlines`` and ``vlines`` (lists of ``{"at": value, "label": str}``). An ``xy`` series
 has ``label``, ``x``, ``y``, ``style`` (``line``, ``dashed``, ``points``, ``step``) and optional
-``ci_low``/``ci_high``; a ``hist`` series has ``label``, ``edges`` and ``counts`` (or ``density``).
+``ci_low``/``ci_high`` and ``group`` (series of one group share a colour); a ``hist`` series
+has ``label``, ``edges`` and ``counts`` (or ``density``).
 """
 
 from __future__ import annotations
@@ -185,10 +186,13 @@ def figure_png(fig: dict[str, Any]) -> bytes:
             edges = s["edges"]
             ax.stairs(heights, edges, label=s["label"], fill=s.get("fill", False))
     else:
+        groups: dict[str, str] = {}
         for s in fig["series"]:
             x = [float("nan") if v is None else v for v in s["x"]]
             y = [float("nan") if v is None else v for v in s["y"]]
             kw = dict(_STYLE.get(s.get("style", "line"), {}))
+            if "group" in s:
+                kw["color"] = groups.setdefault(s["group"], f"C{len(groups) % 10}")
             if "ci_low" in s:
                 low = [
                     yi - lo if lo is not None else 0 for yi, lo in zip(y, s["ci_low"], strict=True)

@@ -174,9 +174,12 @@ def series(
     style: str = "line",
     yerr_low: list[float] | None = None,
     yerr_high: list[float] | None = None,
+    group: str | None = None,
 ) -> dict[str, Any]:
     """One plotted series of a figure spec; ``style`` is line, dashed, points or step."""
     out: dict[str, Any] = {"label": label, "x": list(x), "y": list(y), "style": style}
+    if group is not None:
+        out["group"] = group  # series of one group share a colour
     if yerr_low is not None and yerr_high is not None:
         out["ci_low"] = list(yerr_low)
         out["ci_high"] = list(yerr_high)

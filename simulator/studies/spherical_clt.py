@@ -224,12 +224,16 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
         figure_series = []
         for k in K_VALUES:
             ds = [d for d in cfg["d_exact"] if k < d]
-            figure_series.append(series(f"k={k}", ds, [exact[k, d][key] for d in ds]))
+            figure_series.append(series(f"k={k}", ds, [exact[k, d][key] for d in ds], group=str(k)))
             if key == "tv":
                 ok = [d for d in ds if exact[k, d]["df_bound"] is not None]
                 figure_series.append(
                     series(
-                        f"DF bound k={k}", ok, [exact[k, d]["df_bound"] for d in ok], style="dashed"
+                        f"DF bound k={k}",
+                        ok,
+                        [exact[k, d]["df_bound"] for d in ok],
+                        style="dashed",
+                        group=str(k),
                     )
                 )
         result.add_figure(
@@ -365,7 +369,8 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
     figure = []
     for k in cfg["k_mc"]:
         cells = [mc[k, d, 0]["tv"] for d in cfg["d_mc"]]
-        figure.append(series(f"exact k={k}", cfg["d_mc"], [ref[k, d]["tv"] for d in cfg["d_mc"]]))
+        exact_tv = [ref[k, d]["tv"] for d in cfg["d_mc"]]
+        figure.append(series(f"exact k={k}", cfg["d_mc"], exact_tv, style="dashed", group=str(k)))
         figure.append(
             series(
                 f"MC k={k}",
@@ -374,6 +379,7 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
                 style="points",
                 yerr_low=[c["ci_low"] for c in cells],
                 yerr_high=[c["ci_high"] for c in cells],
+                group=str(k),
             )
         )
     result.add_figure(
