@@ -1,0 +1,157 @@
+"""Tests of simulator.channels: samplers against their exact laws, eta2 routes, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulator import channels as ch
+from simulator.hgr import joint_from_channel
+from simulator.vmf import mean_resultant_length
+
+
+@pytest.mark.parametrize("law", ["gaussian", "laplace", "uniform", "rademacher"])
+def test_gaussian_channel_moments_and_conditional_independence(law: str) -> None:
+    a, n = 0.6, 200_000
+    c = ch.GaussianChannel(a, ch.input_law(law), dim=2)
+    x0, x, y = c.sample(n, rng=np.random.SeedSequence(3, spawn_key=(len(law),)))
+    assert x0.shape == x.shape == y.shape == (n, 2)
+    var0 = {"gaussian": 1.0, "laplace": 2.0, "uniform": 1.0, "rademacher": 1.0}[law]
+    # E[X X0] = A Var(X0); the view noises X - A X0 and Y - A X0 are uncorrelated.
+    prod = x[:, 0] * x0[:, 0]
+    assert abs(prod.mean() - a * var0) < 4.5 * prod.std() / math.sqrt(n)
+    e = (x - a * x0)[:, 1] * (y - a * x0)[:, 1]
+    assert abs(e.mean()) < 4.5 * e.std() / math.sqrt(n)
+
+
+def test_custom_sampler_and_discrete_input() -> None:
+    c = ch.GaussianChannel(0.3, ch.input_law(lambda n, g: g.exponential(size=n)), dim=3)
+    x0, _, _ = c.sample(10, rng=1)
+    assert x0.shape == (10, 3) and np.all(x0 > 0)
+    d = ch.GaussianChannel(0.3, ch.input_law(([0.0, 2.0], [0.25, 0.75])))
+    x0, _, _ = d.sample(1000, rng=2)
+    assert set(np.unique(x0)) <= {0.0, 2.0}
+    with pytest.raises(ValueError, match="ace"):
+        ch.channel_hgr(c, "numeric")
+
+
+def test_eq53_jitter_dropout_and_scale() -> None:
+    c = ch.GaussianChannel(0.6, ch.input_law("laplace"), dim=512, jitter=ch.Jitter())
+    _, x, _ = c.sample(400, rng=5)
+    frac = float(np.mean(x == 0.0))
+    se = math.sqrt(0.1 * 0.9 / x.size)
+    assert abs(frac - 0.1) < 5 * se
+    off = ch.GaussianChannel(0.6, ch.input_law("laplace"), dim=4, jitter=ch.NO_JITTER)
+    _, x, _ = off.sample(1000, rng=5)
+    assert not np.any(x == 0.0)
+
+
+def test_eq53_erasure_identity_and_bracket() -> None:
+    # Dropout is an erasure independent of X0: eta2 scales by (1 - p). The two numbers come from
+    # separate discretisations, so they agree to the refinement tolerance.
+    r = ch.eq53_eta2(0.2, "laplace")
+    check = r["erasure_check"]
+    assert check["direct"] == pytest.approx(check["(1-p) eta2(noise only)"], abs=1e-8)
+    lo, hi = r["eta2_with_scale_interval"]
+    assert lo <= hi == r["eta2_noise_dropout"] < r["eta2_plain"]
+
+
+@pytest.mark.parametrize(
+    "maker",
+    [
+        lambda: ch.bsc(0.2, (0.3, 0.7)),
+        lambda: ch.qary_symmetric(4, 0.4),
+        lambda: ch.discrete_channel([[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]], [0.6, 0.4]),
+        lambda: ch.sparse_binary_flip(0.2, 0.05, dim=1),
+    ],
+)
+def test_discrete_channel_frequencies(maker) -> None:
+    c = maker()
+    p0, w = c.discrete()
+    x0, x, y = c.sample(50_000, rng=7)
+    for view in (x, y):
+        table = np.zeros(w.shape)
+        np.add.at(table, (x0, view), 1.0)
+        expected = joint_from_channel(p0, w).ravel() * x0.size
+        keep = expected > 0
+        assert np.all(table.ravel()[~keep] == 0)
+        assert stats.chisquare(table.ravel()[keep], expected[keep]).pvalue > 1e-4
+
+
+def test_partial_sums_samplers() -> None:
+    # Bernoulli: (S_n, S_m) table against the exact finite joint; exponential / Poisson /
+    # Gaussian: E[X | X0] = (m/n) X0 (exchangeability).
+    c = ch.PartialSums(2, 5, "bernoulli", 0.4)
+    p0, w = c.discrete()
+    x0, x, _ = c.sample(40_000, rng=8)
+    table = np.zeros(w.shape)
+    np.add.at(table, (x0, x), 1.0)
+    expected = joint_from_channel(p0, w).ravel() * x0.size
+    keep = expected > 1e-9
+    assert (
+        stats.chisquare(
+            table.ravel()[keep], expected[keep] * table.sum() / expected[keep].sum()
+        ).pvalue
+        > 1e-4
+    )
+    for summand in ("exponential", "poisson", "gaussian"):
+        c = ch.PartialSums(3, 8, summand, 0.5)
+        x0, x, _ = c.sample(100_000, rng=9)
+        resid = x - 3 / 8 * x0
+        assert abs(resid.mean()) < 4.5 * resid.std() / math.sqrt(x0.size)
+        assert c.closed_form() == pytest.approx(math.sqrt(3 / 8))
+
+
+def test_vmf_channel_alignment() -> None:
+    c = ch.VMFChannel(6, 4.0)
+    _x0, x, y = c.sample(50_000, rng=10)
+    dots = np.einsum("ij,ij->i", x, y)
+    a = mean_resultant_length(6, 4.0)
+    assert abs(dots.mean() - a * a) < 4.5 * dots.std() / math.sqrt(dots.size)
+    assert c.closed_form() == pytest.approx(a)
+
+
+def test_channel_hgr_routes() -> None:
+    g = ch.channel_hgr(ch.GaussianChannel(0.7, ch.input_law("gaussian")), "numeric")
+    assert g["rho_m"] == pytest.approx(0.7, abs=g["error"] + 1e-9)
+    lap = ch.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("laplace")))
+    assert lap["method"] == "numeric"
+    assert abs(lap["eta2"] - 0.36) > 0.1  # differs from A^2 (theory.md section 4)
+    uni = ch.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("uniform")), "numeric")
+    # Uniform input: at least the Pearson correlation |A| (unit variance), strictly less than 1.
+    assert 0.6 - 1e-9 <= uni["rho_m"] < 1.0
+    assert ch.channel_hgr(ch.bsc(0.1))["dpi"]["verdict"] == "holds"
+    with pytest.raises(ValueError, match="method"):
+        ch.channel_hgr(ch.bsc(0.1), "svd")
+    with pytest.raises(ValueError, match="numeric"):
+        ch.channel_hgr(ch.bsc(0.1), "numeric")
+    with pytest.raises(ValueError, match="ace"):
+        ch.channel_hgr(ch.VMFChannel(3, 1.0), "ace")
+
+
+@pytest.mark.parametrize(
+    ("match", "call"),
+    [
+        ("A must", lambda: ch.GaussianChannel(1.2, ch.input_law("gaussian"))),
+        ("A must", lambda: ch.eq53_eta2(-1.5)),
+        ("p must", lambda: ch.bsc(1.1)),
+        ("p must", lambda: ch.qary_symmetric(3, -0.1)),
+        ("q must", lambda: ch.qary_symmetric(1, 0.1)),
+        ("kappa", lambda: ch.VMFChannel(3, -1.0)),
+        ("d must", lambda: ch.VMFChannel(1, 1.0)),
+        ("rows must sum", lambda: ch.discrete_channel([[0.5, 0.6]])),
+        ("non-negative", lambda: ch.discrete_channel([[1.5, -0.5]])),
+        ("matching shapes", lambda: ch.discrete_channel([[1.0, 0.0]], [0.5, 0.5])),
+        ("m must", lambda: ch.PartialSums(5, 3)),
+        ("summand", lambda: ch.PartialSums(1, 3, "cauchy")),
+        ("dropout", lambda: ch.Jitter(0.2, 1.0, 0.1)),
+        ("input must", lambda: ch.input_law("student")),
+        ("n must", lambda: ch.bsc(0.1).sample(0)),
+    ],
+)
+def test_bad_input(match: str, call) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
