@@ -18,6 +18,7 @@ from simulator import __version__
 COMMAND_MODULES = (
     "simulator.cli.run",
     "simulator.cli.exact",
+    "simulator.cli.hgr",
     "simulator.cli.bench",
     "simulator.cli.proofs",
     "simulator.cli.audit",

@@ -1,0 +1,237 @@
+"""Study ``test-calibration``: what the paper's per-coordinate tests report under exact nulls.
+
+Answers theory.md section 5, question 2: do the paper's AD (pass ``A^2 < 0.752``) and DP (pass
+``p > 0.05``) tests (Sec. 5, Tables 1-2) accept the *exact* uniform-sphere marginal
+``sqrt(d) U_1`` (Lemma 3, Eq. 48) at small ``d`` with many samples, and what pass rate does an
+exactly Gaussian independent-coordinate embedding give (about 95%, not 100%)?
+
+For every ``n`` in {1000, 5000, 10000} and ``d`` in {8, 16, ..., 1024}, independent coordinates
+of ``n`` rows are drawn exactly under both laws (:func:`simulator.nulls.coordinate_null`), and
+the per-coordinate pass rates (Clopper-Pearson intervals) and mean statistics are recorded. Each
+``(n, d, law)`` is one resumable cell with its own generator ``ctx.rng(i_n, i_d, i_law)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.metrics import AD_CRITICAL_5, DP_ALPHA, clopper_pearson
+from simulator.nulls import NULL_LAWS, coordinate_null
+from simulator.results import (
+    HOLDS,
+    INCONCLUSIVE,
+    VIOLATED,
+    StudyResult,
+    combine_verdicts,
+    series,
+    verdict_equivalent,
+)
+from simulator.studies.registry import RunContext, register
+
+N_GRID = (1000, 5000, 10000)
+D_GRID = (8, 16, 32, 64, 128, 256, 512, 1024)
+#: Independent coordinates simulated per (n, d, law) cell.
+COLUMNS = {"quick": 800, "full": 4000}
+#: Nominal pass rate of each test under an exact Gaussian coordinate (5% level).
+NOMINAL = 0.95
+#: Practical margin for "the Gaussian pass rate is consistent with 95%" (one point).
+MARGIN = 0.01
+#: A test "accepts" a law when its per-coordinate pass rate is at least 95% minus two points.
+ACCEPT_MARGIN = 0.02
+
+
+def _accept_verdict(ci_low: float, ci_high: float) -> str:
+    """``holds`` when the pass rate is surely at least 95% - 2 points, ``violated`` when surely
+    below it, ``inconclusive`` otherwise."""
+    threshold = NOMINAL - ACCEPT_MARGIN
+    if ci_low >= threshold:
+        return HOLDS
+    if ci_high < threshold:
+        return VIOLATED
+    return INCONCLUSIVE
+
+
+def _ci_text(frac: dict[str, Any]) -> str:
+    return f"[{frac['ci_low']:.3f}, {frac['ci_high']:.3f}]"
+
+
+@register(
+    "test-calibration",
+    "Calibration of the paper's AD/DP tests under exact Gaussian and exact sphere-marginal nulls",
+    (
+        "Sec. 5 metrics (AD < 0.752, DP p > 0.05; Tables 1-2)",
+        "Lemma 3 (Eq. 48) at finite d",
+        "theory.md section 5 question 2",
+    ),
+)
+def run(ctx: RunContext) -> StudyResult:
+    columns = COLUMNS[ctx.scale]
+    result = StudyResult(
+        "test-calibration",
+        "Calibration of the paper's Gaussianity tests under exact nulls",
+        ["Sec. 5 metrics (Tables 1-2)", "Lemma 3 (Eq. 48)", "question 2 (theory.md section 5)"],
+    )
+    cells: dict[tuple[int, int, str], dict[str, Any]] = {}
+    grid = [
+        (i_n, n, i_d, d, i_l, law)
+        for i_n, n in enumerate(N_GRID)
+        for i_d, d in enumerate(D_GRID)
+        for i_l, law in enumerate(NULL_LAWS)
+    ]
+    for i_n, n, i_d, d, i_l, law in ctx.progress(grid, total=len(grid), desc="test-calibration"):
+
+        def compute(
+            i_n: int = i_n, n: int = n, i_d: int = i_d, d: int = d, i_l: int = i_l, law: str = law
+        ) -> dict[str, Any]:
+            return coordinate_null(n, d, law, columns=columns, rng=ctx.rng(i_n, i_d, i_l)).to_dict()
+
+        cells[(n, d, law)] = ctx.cell(f"{law}-n{n}-d{d}-c{columns}", compute)
+
+    rows = []
+    for n in N_GRID:
+        for d in D_GRID:
+            g, s = cells[(n, d, "gaussian")], cells[(n, d, "sphere")]
+            rows.append(
+                [
+                    n,
+                    d,
+                    g["ad_pass"]["fraction"],
+                    g["dp_pass"]["fraction"],
+                    s["ad_pass"]["fraction"],
+                    s["dp_pass"]["fraction"],
+                    g["ad_mean"]["value"],
+                    s["ad_mean"]["value"],
+                    g["dp_mean"]["value"],
+                    s["dp_mean"]["value"],
+                ]
+            )
+    result.add_table(
+        "pass-rates",
+        f"Per-coordinate pass rates and mean statistics ({columns} coordinates per cell)",
+        [
+            "n",
+            "d",
+            "AD pass (Gaussian)",
+            "DP pass (Gaussian)",
+            "AD pass (sphere)",
+            "DP pass (sphere)",
+            "AD mean (Gaussian)",
+            "AD mean (sphere)",
+            "DP mean p (Gaussian)",
+            "DP mean p (sphere)",
+        ],
+        rows,
+    )
+
+    for test, key in (("DP", "dp_pass"), ("AD", "ad_pass")):
+        passed = sum(cells[(n, d, "gaussian")][key]["passed"] for n in N_GRID for d in D_GRID)
+        total = sum(cells[(n, d, "gaussian")][key]["total"] for n in N_GRID for d in D_GRID)
+        lo, hi = clopper_pearson(passed, total)
+        result.add_verdict(
+            f"exact Gaussian independent coordinates: {test} pass fraction consistent with 95%",
+            "Sec. 5 pass rules; question 2",
+            verdict_equivalent(lo, hi, NOMINAL, MARGIN),
+            measured=passed / total,
+            ci=(lo, hi),
+            prediction=f"{NOMINAL} +- {MARGIN}",
+            parameters={"n": list(N_GRID), "d": list(D_GRID), "coordinates": total},
+            note="pooled over the grid; Clopper-Pearson 95% interval; not 100%: a 5%-level test "
+            "rejects 5% of exact Gaussian coordinates",
+        )
+
+    smallest: list[list[Any]] = []
+    for n in N_GRID:
+        accepted_from = None
+        for d in D_GRID:
+            s = cells[(n, d, "sphere")]
+            verdicts = [
+                _accept_verdict(s[key]["ci_low"], s[key]["ci_high"])
+                for key in ("ad_pass", "dp_pass")
+            ]
+            combined = combine_verdicts(verdicts)
+            if combined == HOLDS and accepted_from is None:
+                accepted_from = d
+            if combined != HOLDS:
+                accepted_from = None
+            if d in (D_GRID[0], D_GRID[-1]):
+                result.add_verdict(
+                    f"paper's tests accept the exact sphere marginal at d={d}, n={n}",
+                    "Lemma 3 (Eq. 48); Sec. 5 pass rules; question 2",
+                    combined,
+                    measured={
+                        "ad_pass": s["ad_pass"]["fraction"],
+                        "dp_pass": s["dp_pass"]["fraction"],
+                    },
+                    parameters={"n": n, "d": d, "coordinates": columns},
+                    prediction=f"pass rates >= {NOMINAL - ACCEPT_MARGIN:.2f} (95% minus 2 points)",
+                    note=f"AD pass CI {_ci_text(s['ad_pass'])}, DP pass CI "
+                    f"{_ci_text(s['dp_pass'])}; excess kurtosis of sqrt(d) U_1 is -6/(d+2)",
+                )
+        smallest.append([n, accepted_from])
+    result.add_table(
+        "accepted-from",
+        "Smallest d of the grid from which both tests accept the exact sphere marginal at every "
+        "larger grid d (both pass-rate CIs above 93%)",
+        ["n", "smallest accepted d"],
+        smallest,
+    )
+
+    for key, label in (("ad_pass", "AD"), ("dp_pass", "DP")):
+        fig_series = []
+        for n in N_GRID:
+            for law, style in (("sphere", "line"), ("gaussian", "dashed")):
+                cs = [cells[(n, d, law)][key] for d in D_GRID]
+                fig_series.append(
+                    series(
+                        f"{law}, n={n}",
+                        list(D_GRID),
+                        [c["fraction"] for c in cs],
+                        style=style,
+                        yerr_low=[c["ci_low"] for c in cs],
+                        yerr_high=[c["ci_high"] for c in cs],
+                    )
+                )
+        rule = f"A^2 < {AD_CRITICAL_5}" if label == "AD" else f"p > {DP_ALPHA}"
+        result.add_figure(
+            {
+                "id": f"{label.lower()}-pass",
+                "title": f"{label} pass rate ({rule}) per coordinate: exact sphere marginal "
+                "vs Gaussian",
+                "xlabel": "d",
+                "ylabel": "pass rate",
+                "xscale": "log",
+                "series": fig_series,
+                "hlines": [{"at": NOMINAL, "label": "95%"}],
+            }
+        )
+    result.add_figure(
+        {
+            "id": "ad-mean",
+            "title": "Mean AD statistic per coordinate: exact sphere marginal vs Gaussian",
+            "xlabel": "d",
+            "ylabel": "mean A^2",
+            "xscale": "log",
+            "series": [
+                series(
+                    f"{law}, n={n}",
+                    list(D_GRID),
+                    [cells[(n, d, law)]["ad_mean"]["value"] for d in D_GRID],
+                    style="line" if law == "sphere" else "dashed",
+                )
+                for n in N_GRID
+                for law in NULL_LAWS
+            ],
+            "hlines": [{"at": AD_CRITICAL_5, "label": "pass threshold 0.752"}],
+        }
+    )
+    result.notes.append(
+        "Coordinates are simulated independently: the pass fraction over the d coordinates of a "
+        "real embedding has the same mean, and for the sphere its coordinates are only weakly "
+        "dependent (exchangeable, correlations of squares of order 1/d)."
+    )
+    result.notes.append(
+        "SciPy's AD statistic has no small-sample correction; the paper's threshold 0.752 is the "
+        "5% point for the modified statistic A^2 (1 + 0.75/n + 2.25/n^2) (D'Agostino & Stephens "
+        "1986), so the Gaussian pass rate at finite n sits within a fraction of a point of 95%."
+    )
+    return result

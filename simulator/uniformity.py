@@ -1,0 +1,407 @@
+"""Evidence beyond the paper's per-coordinate tests, each with its null law.
+
+* Uniformity of the directions ``u = z / ||z||`` on S^{d-1} (the law sigma that Lemma 2 and
+  Corollary 1 single out): the Rayleigh test (first moment), the Bingham test (second moment),
+  both with their asymptotic chi-square laws (Mardia & Jupp 2000, Secs. 10.4.1 and 10.7.1), and
+  Gine's Sobolev-class test ``G_n`` (Gine 1975; form of Garcia-Portugues & Verdebout 2018, Sec. 2)
+  with an exact Monte Carlo p-value under sigma.
+* Mardia's multivariate skewness and kurtosis (Mardia 1970) on a random k-dimensional projection
+  (a Gaussian law has Gaussian projections of every dimension).
+* Sliced Gaussianity (Cramer-Wold): the paper's AD and DP tests on random one-dimensional
+  projections.
+* Negative-pair cosine similarities against their exact null law: for independent uniform
+  ``u, v`` on S^{d-1}, ``sqrt(d) u.v`` has the law of ``sqrt(d) U_1`` (rotation invariance;
+  density proportional to ``(1 - t^2)^{(d-3)/2}``, theory.md section 4), whose CDF is
+  :func:`simulator.laws.cdf_1d`.
+* PCA and ZCA whitening (paper Figs. 9-10).
+
+All functions take host arrays (they sit at the CPU boundary: SciPy distributions supply the
+p-values) and return small frozen result objects; nothing is printed or written.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from simulator.backend import RNGLike, normalize_rng, to_host
+from simulator.laws import cdf_1d
+from simulator.metrics import (
+    AD_CRITICAL_5,
+    DP_ALPHA,
+    MIN_ROWS_DP,
+    GaussianityMetrics,
+    aggregate,
+    anderson_normal,
+    dagostino_pearson_pvalue,
+)
+from simulator.sphere import random_frame, uniform_sphere
+from simulator.validation import check_int, check_real
+
+WHITENING = ("pca", "zca")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One hypothesis test: statistic, p-value, the null it refers to and how p was obtained."""
+
+    name: str
+    statistic: float
+    p_value: float
+    null: str
+    method: str
+    n: int
+    d: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _matrix(x: Any, name: str = "x", *, min_rows: int = 2) -> np.ndarray:
+    arr = np.asarray(to_host(x), dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d), got {arr.shape}")
+    if arr.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} rows, got {arr.shape[0]}")
+    if arr.shape[1] < 2:
+        raise ValueError(f"{name} needs d >= 2 columns, got {arr.shape[1]}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} has non-finite entries")
+    return arr
+
+
+def unit_rows(x: Any) -> np.ndarray:
+    """Rows scaled to unit norm; ValueError naming the zero-norm rows, which have no direction."""
+    x = _matrix(x)
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise ValueError(
+            f"{zero.size} row(s) have zero norm (first at index {zero[0]}); they have no direction"
+        )
+    return x / norms[:, None]
+
+
+def rayleigh_from_mean(mean: np.ndarray, n: int) -> TestResult:
+    """Rayleigh test from the sample mean of ``n`` unit vectors: ``d n ||mean||^2 ~ chi^2_d``."""
+    mean = np.asarray(mean, dtype=np.float64).ravel()
+    n = check_int("n", n, low=1)
+    d = mean.size
+    stat = float(d * n * np.dot(mean, mean))
+    return TestResult(
+        "Rayleigh",
+        stat,
+        float(stats.chi2.sf(stat, d)),
+        "uniform on S^{d-1}",
+        f"asymptotic chi^2_{d}",
+        n,
+        d,
+    )
+
+
+def rayleigh_test(u: Any) -> TestResult:
+    """Rayleigh test of uniformity of unit vectors (Mardia & Jupp 2000, Sec. 10.4.1).
+
+    Sensitive to a nonzero mean direction ``m(mu)`` (Prop. 1's ``||m||^2`` term).
+    """
+    u = unit_rows(u)
+    return rayleigh_from_mean(u.mean(axis=0), u.shape[0])
+
+
+def bingham_from_scatter(scatter: np.ndarray, n: int) -> TestResult:
+    """Bingham test from ``T = (1/n) sum u_i u_i^T``:
+    ``n d (d + 2)/2 (tr T^2 - 1/d) ~ chi^2_{(d-1)(d+2)/2}``."""
+    t = np.asarray(scatter, dtype=np.float64)
+    n = check_int("n", n, low=1)
+    d = t.shape[0]
+    stat = float(n * d * (d + 2) / 2.0 * (np.sum(t * t) - 1.0 / d))
+    df = (d - 1) * (d + 2) / 2.0
+    return TestResult(
+        "Bingham",
+        stat,
+        float(stats.chi2.sf(stat, df)),
+        "uniform on S^{d-1}",
+        f"asymptotic chi^2_{df:g}",
+        n,
+        d,
+    )
+
+
+def bingham_test(u: Any) -> TestResult:
+    """Bingham test of uniformity (Mardia & Jupp 2000, Sec. 10.7.1): sensitive to anisotropy
+    of the second moment (e.g. axial clustering), which the Rayleigh test cannot see."""
+    u = unit_rows(u)
+    return bingham_from_scatter(u.T @ u / u.shape[0], u.shape[0])
+
+
+def _gine_statistic(u: np.ndarray) -> float:
+    n, d = u.shape
+    g = np.clip(u @ u.T, -1.0, 1.0)
+    sin_psi = np.sqrt(1.0 - g * g)
+    pair_sum = (sin_psi.sum() - np.trace(sin_psi)) / 2.0
+    log_ratio = special.gammaln((d - 1) / 2.0) - special.gammaln(d / 2.0)
+    return float(n / 2.0 - (d - 1) / (2.0 * n) * math.exp(2.0 * log_ratio) * pair_sum)
+
+
+def gine_test(u: Any, *, max_rows: int = 400, n_mc: int = 99, rng: RNGLike = None) -> TestResult:
+    """Gine's Sobolev test of uniformity (Gine 1975), with a Monte Carlo p-value.
+
+    ``G_n = n/2 - (d-1)/(2n) (Gamma((d-1)/2)/Gamma(d/2))^2 sum_{i<j} sin(psi_ij)``, where
+    ``psi_ij`` is the angle between ``u_i`` and ``u_j``; ``E G_n = 1/2`` under sigma, large
+    values reject. Consistent against every alternative symmetric or not that has a nonzero
+    even-degree harmonic component. Cost ``O(m^2 d)`` with ``m = min(n, max_rows)`` rows drawn
+    without replacement; the p-value ``(1 + #{G_b >= G_n}) / (n_mc + 1)`` compares with
+    ``n_mc`` exact uniform samples of the same ``(m, d)``.
+    """
+    u = unit_rows(u)
+    max_rows = check_int("max_rows", max_rows, low=3)
+    n_mc = check_int("n_mc", n_mc, low=1)
+    gen = normalize_rng(rng)
+    n, d = u.shape
+    if n > max_rows:
+        u = u[np.sort(gen.choice(n, size=max_rows, replace=False))]
+    m = u.shape[0]
+    stat = _gine_statistic(u)
+    null = np.array([_gine_statistic(uniform_sphere(m, d, rng=child)) for child in gen.spawn(n_mc)])
+    p = (1.0 + np.count_nonzero(null >= stat)) / (n_mc + 1.0)
+    return TestResult(
+        "Gine G_n",
+        stat,
+        float(p),
+        "uniform on S^{d-1}",
+        f"Monte Carlo ({n_mc} exact uniform samples of {m} rows)",
+        m,
+        d,
+    )
+
+
+@dataclass(frozen=True)
+class MardiaResult:
+    """Mardia's multivariate skewness and kurtosis tests on a ``k``-dimensional projection."""
+
+    skewness: TestResult
+    kurtosis: TestResult
+    b1: float
+    b2: float
+    k: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "skewness": self.skewness.to_dict(),
+            "kurtosis": self.kurtosis.to_dict(),
+            "b1": self.b1,
+            "b2": self.b2,
+            "k": self.k,
+        }
+
+
+def mardia_test(x: Any, *, k: int = 8, rng: RNGLike = None) -> MardiaResult:
+    """Mardia (1970) tests of multivariate normality on a random ``k``-dimensional projection.
+
+    The data are projected on a Haar-random orthonormal k-frame (all ``d`` coordinates when
+    ``d <= k``), centred and whitened with the ``1/n`` sample covariance. Then
+    ``b1 = (1/n^2) sum_{ij} (y_i.y_j)^3`` is computed as the squared norm of the third-moment
+    tensor (``O(n k^3)``, not ``O(n^2 k)``) and ``b2 = (1/n) sum ||y_i||^4``. Asymptotic laws:
+    ``n b1 / 6 ~ chi^2_{k(k+1)(k+2)/6}`` and ``(b2 - k(k+2)) / sqrt(8 k (k+2) / n) ~ N(0, 1)``;
+    they need ``n`` well above ``k^3 / 6`` for the skewness test.
+    """
+    x = _matrix(x, min_rows=3)
+    k = check_int("k", k, low=1)
+    gen = normalize_rng(rng)
+    n, d = x.shape
+    if d > k:
+        x = x @ random_frame(d, k, rng=gen)
+    k = x.shape[1]
+    y = x - x.mean(axis=0)
+    cov = y.T @ y / n
+    evals, evecs = np.linalg.eigh(cov)
+    if evals[0] <= 1e-12 * max(evals[-1], 0.0) or evals[-1] <= 0:
+        raise ValueError("Mardia's tests need a nonsingular covariance of the projected data")
+    y = y @ (evecs / np.sqrt(evals))
+    outer = (y[:, :, None] * y[:, None, :]).reshape(n, k * k)
+    third = outer.T @ y / n
+    b1 = float(np.sum(third * third))
+    b2 = float(np.mean(np.einsum("ij,ij->i", y, y) ** 2))
+    df = k * (k + 1) * (k + 2) / 6.0
+    skew_stat = n * b1 / 6.0
+    z = (b2 - k * (k + 2)) / math.sqrt(8.0 * k * (k + 2) / n)
+    skew = TestResult(
+        "Mardia skewness",
+        skew_stat,
+        float(stats.chi2.sf(skew_stat, df)),
+        "multivariate normal",
+        f"asymptotic chi^2_{df:g}",
+        n,
+        k,
+    )
+    kurt = TestResult(
+        "Mardia kurtosis",
+        float(z),
+        float(2.0 * special.ndtr(-abs(z))),
+        "multivariate normal",
+        "asymptotic N(0, 1), two-sided",
+        n,
+        k,
+    )
+    return MardiaResult(skew, kurt, b1, b2, k)
+
+
+def random_directions(d: int, count: int, *, rng: RNGLike = None) -> np.ndarray:
+    """``count`` unit directions in R^d as columns: a Haar k-frame when ``count <= d``."""
+    d = check_int("d", d, low=2)
+    count = check_int("count", count, low=1)
+    gen = normalize_rng(rng)
+    if count <= d:
+        return random_frame(d, count, rng=gen)
+    w = gen.standard_normal((d, count))
+    return w / np.linalg.norm(w, axis=0)
+
+
+def sliced_gaussianity(
+    x: Any,
+    *,
+    n_directions: int = 32,
+    rng: RNGLike = None,
+    ad_critical: float = AD_CRITICAL_5,
+    dp_alpha: float = DP_ALPHA,
+) -> GaussianityMetrics:
+    """The paper's AD and DP metrics on random one-dimensional projections (Cramer-Wold).
+
+    A law on R^d is Gaussian iff every projection ``w.z`` is; with Gaussian data each projection
+    passes with the same probability as a Gaussian coordinate, so the coordinate nulls of
+    :mod:`simulator.nulls` apply unchanged (and, for unit rows, ``sqrt(d) w.u`` has the exact
+    law of ``sqrt(d) U_1``: the ``sphere`` null).
+    """
+    x = _matrix(x, min_rows=MIN_ROWS_DP)
+    proj = (x @ random_directions(x.shape[1], n_directions, rng=rng)).T
+    return aggregate(
+        anderson_normal(proj, axis=-1),
+        dagostino_pearson_pvalue(proj, axis=-1),
+        n=x.shape[0],
+        ad_critical=ad_critical,
+        dp_alpha=dp_alpha,
+    )
+
+
+@dataclass(frozen=True)
+class CosineResult:
+    """Cosine similarities of disjoint random pairs of rows against the exact null law.
+
+    ``scaled_sd`` is ``sqrt(d)`` times the sample standard deviation of the cosines (1 under
+    the null, since ``E (u.v)^2 = 1/d``); ``ks`` is the Kolmogorov-Smirnov test of
+    ``sqrt(d) cos`` against :func:`simulator.laws.cdf_1d`.
+    """
+
+    n_pairs: int
+    d: int
+    mean: float
+    scaled_sd: float
+    ks: TestResult
+    cosines: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_pairs": self.n_pairs,
+            "d": self.d,
+            "mean": self.mean,
+            "scaled_sd": self.scaled_sd,
+            "ks": self.ks.to_dict(),
+        }
+
+
+def pair_indices(n: int, max_pairs: int, *, rng: RNGLike = None) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint random pairs ``(i, j)``, ``i != j``, so that pairs are mutually independent."""
+    n = check_int("n", n, low=2)
+    max_pairs = check_int("max_pairs", max_pairs, low=1)
+    perm = normalize_rng(rng).permutation(n)
+    m = min(max_pairs, n // 2)
+    return perm[:m], perm[m : 2 * m]
+
+
+def cosines_against_null(cosines: Any, d: int) -> CosineResult:
+    """Compare independent cosine similarities in dimension ``d`` with their exact null law."""
+    c = np.asarray(to_host(cosines), dtype=np.float64).ravel()
+    d = check_int("d", d, low=2)
+    if c.size < 2:
+        raise ValueError(f"need at least 2 cosine similarities, got {c.size}")
+    scaled = math.sqrt(d) * c
+    ks = stats.kstest(scaled, lambda t: cdf_1d(t, d))
+    test = TestResult(
+        "negative-pair cosine KS",
+        float(ks.statistic),
+        float(ks.pvalue),
+        "sqrt(d) u.v of independent uniform u, v (law of sqrt(d) U_1)",
+        "exact Kolmogorov-Smirnov distribution",
+        int(c.size),
+        d,
+    )
+    return CosineResult(int(c.size), d, float(c.mean()), float(scaled.std(ddof=1)), test, c)
+
+
+def negative_pair_cosines(x: Any, *, max_pairs: int = 20_000, rng: RNGLike = None) -> CosineResult:
+    """Cosine similarities of disjoint random pairs of rows ("negatives") vs the exact null law.
+
+    Under sigma the pairs' cosines are iid with ``sqrt(d) u.v ~ sqrt(d) U_1`` (theory.md
+    section 4); anisotropy or a nonzero mean direction shifts or widens them (paper Figs. 9-10).
+    """
+    x = _matrix(x)
+    i, j = pair_indices(x.shape[0], max_pairs, rng=rng)
+    a, b = unit_rows(x[i]), unit_rows(x[j])
+    return cosines_against_null(np.einsum("ij,ij->i", a, b), x.shape[1])
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """An affine whitening map ``y = (x - mean) @ matrix`` with identity sample covariance.
+
+    ``rank`` eigenvalues of the covariance exceed ``rtol`` times the largest; the others are
+    dropped (PCA keeps ``rank`` output coordinates, ZCA maps onto their span).
+    """
+
+    method: str
+    mean: np.ndarray
+    matrix: np.ndarray
+    rank: int
+
+    def apply(self, x: Any) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.matrix
+
+
+def whitening_from_moments(
+    mean: Any, cov: Any, method: str = "zca", *, rtol: float = 1e-10
+) -> Whitening:
+    """PCA or ZCA whitening from a mean vector and a covariance matrix (Kessy et al. 2018).
+
+    PCA: ``V_r Lambda_r^{-1/2}`` (principal axes, decreasing variance); ZCA:
+    ``V_r Lambda_r^{-1/2} V_r^T`` (the whitening closest to the identity, coordinates kept).
+    """
+    if method not in WHITENING:
+        raise ValueError(f"whitening method must be one of {WHITENING}, got {method!r}")
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0, low_open=True)
+    cov = np.asarray(cov, dtype=np.float64)
+    mean = np.asarray(mean, dtype=np.float64).ravel()
+    if cov.ndim != 2 or cov.shape != (mean.size, mean.size):
+        raise ValueError(f"cov must have shape ({mean.size}, {mean.size}), got {cov.shape}")
+    evals, evecs = np.linalg.eigh((cov + cov.T) / 2.0)
+    order = np.argsort(evals)[::-1]
+    evals, evecs = evals[order], evecs[:, order]
+    if not evals[0] > 0:
+        raise ValueError("cannot whiten: the covariance is zero (every coordinate is constant)")
+    keep = evals > rtol * evals[0]
+    v, lam = evecs[:, keep], evals[keep]
+    pca = v / np.sqrt(lam)
+    matrix = pca if method == "pca" else pca @ v.T
+    return Whitening(method, mean, matrix, int(keep.sum()))
+
+
+def whiten(x: Any, method: str = "zca", *, rtol: float = 1e-10) -> tuple[np.ndarray, Whitening]:
+    """Whiten an in-memory matrix with its own sample mean and ``1/(n-1)`` covariance."""
+    x = _matrix(x)
+    mean = x.mean(axis=0)
+    xc = x - mean
+    w = whitening_from_moments(mean, xc.T @ xc / (x.shape[0] - 1), method, rtol=rtol)
+    return xc @ w.matrix, w
