@@ -178,3 +178,15 @@ def test_metrics_are_row_permutation_invariant(seed: int) -> None:
 def test_cv_is_scale_invariant(seed: int, c: float) -> None:
     z = np.random.default_rng(seed).standard_normal((30, 6))
     assert cv_of_norms(c * z) == pytest.approx(cv_of_norms(z), rel=1e-10)
+
+
+@pytest.mark.gpu
+def test_metrics_on_cupy_match_numpy() -> None:
+    import cupy
+
+    x = np.random.default_rng(0).standard_normal((500, 64))
+    xd = cupy.asarray(x)
+    np.testing.assert_allclose(cupy.asnumpy(anderson_normal(xd)), anderson_normal(x), rtol=1e-10)
+    np.testing.assert_allclose(
+        cupy.asnumpy(dagostino_pearson(xd).pvalue), dagostino_pearson(x).pvalue, rtol=1e-10
+    )

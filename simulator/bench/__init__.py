@@ -6,10 +6,8 @@ Each module registers functions ``bench(cfg) -> list[BenchRow]`` under a name wi
 :func:`register`.
 """
 
-from simulator.bench import audit  # noqa: F401
-from simulator.bench import clt  # noqa: F401  (each module registers its benchmarks)
-from simulator.bench import hgr  # noqa: F401
-from simulator.bench import proofs  # noqa: F401
+# Each benchmark module registers itself on import.
+from simulator.bench import audit, clt, hgr, proofs  # noqa: F401
 from simulator.bench.harness import BENCHES, BenchConfig, BenchRow, best_time, register
 
 __all__ = ["BENCHES", "BenchConfig", "BenchRow", "best_time", "register"]

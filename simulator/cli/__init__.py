@@ -18,10 +18,10 @@ from simulator import __version__
 COMMAND_MODULES = (
     "simulator.cli.run",
     "simulator.cli.exact",
-    "simulator.cli.hgr",
-    "simulator.cli.bench",
-    "simulator.cli.proofs",
     "simulator.cli.audit",
+    "simulator.cli.hgr",
+    "simulator.cli.proofs",
+    "simulator.cli.bench",
 )
 
 
