@@ -3,18 +3,15 @@
 Target (issue 3): auditing a 100,000 x 1,024 float32 ``.npy`` (both variants, no whitening) takes
 under 60 s on 2 cores with peak memory under 3x the file size. The audit runs in a child process
 (the real CLI, including start-up, memory mapping, the Monte Carlo nulls and the extra evidence),
-so its peak resident set size is ``getrusage(RUSAGE_CHILDREN).ru_maxrss``. The baseline is a
-column-by-column loop over ``scipy.stats.anderson`` and ``scipy.stats.normaltest`` on the same
-data; it is timed on a subset of columns and extrapolated linearly (the cost per column is the
-same for every column), which the row's note states. A third row compares the per-coordinate
-tests alone, at equal scope, with our vectorised functions on the same columns.
+which reports its own peak resident set size (:func:`simulator.bench.harness.run_child`). The
+baseline is a column-by-column loop over ``scipy.stats.anderson`` and ``scipy.stats.normaltest``
+on the same data; it is timed on a subset of columns and extrapolated linearly (the cost per
+column is the same for every column), which the row's note states. A third row compares the
+per-coordinate tests alone, at equal scope, with our vectorised functions on the same columns.
 """
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -22,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.bench.harness import BenchConfig, BenchRow, register
+from simulator.bench.harness import BenchConfig, BenchRow, register, run_child
 
 ROWS, COLS = 100_000, 1_024
 BASELINE_COLUMNS = 16
@@ -88,42 +85,31 @@ def bench_audit(cfg: BenchConfig) -> list[BenchRow]:
         path = Path(tmp) / "embeddings.npy"
         _write_embeddings(path)
         size = path.stat().st_size
+        # No sys.exit: the child must fall through to run_child's peak-memory epilogue.
         code = (
-            "import sys; from simulator.cli import main; "
-            f"sys.exit(main(['audit', {str(path)!r}, '--both', '--json', '--seed', '0']))"
+            "from simulator.cli import main\n"
+            f"if main(['audit', {str(path)!r}, '--both', '--json', '--seed', '0']) != 0:\n"
+            "    raise SystemExit('audit failed')\n"
         )
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-c", code],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-        ours = time.perf_counter() - start
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        if proc.returncode != 0:
-            raise RuntimeError(f"audit child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        child = run_child(code)
         baseline, ours_tests = _column_seconds(path)
-    peak = peak_kib * 1024.0
+    peak = float(child.peak_bytes)
     mem_ratio = peak / size
     rss_note = (
-        "peak RSS of the audit child (ru_maxrss of waited-for children"
-        + ("; an earlier child may dominate" if before > peak_kib // 2 else "")
-        + f"): {peak / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB file"
+        f"peak RSS (VmHWM) of the audit child: {peak / 2**20:.0f} MiB for a "
+        f"{size / 2**20:.0f} MiB file"
     )
     name = f"audit {ROWS}x{COLS} float32 .npy, both variants"
     return [
         BenchRow(
             name=name + " (time)",
-            ours_s=ours,
+            ours_s=child.wall_s,
             baseline_s=baseline,
             baseline=f"scipy.stats.anderson + normaltest per column ({BASELINE_COLUMNS} of "
             f"{COLS} columns timed per variant, extrapolated linearly)",
-            ratio=baseline / ours,
+            ratio=baseline / child.wall_s,
             target=f"< {TIME_TARGET_S:g} s on 2 cores",
-            met=ours < TIME_TARGET_S,
+            met=child.wall_s < TIME_TARGET_S,
             note="one run (not best of --repeats): the whole CLI in a child process, including "
             "start-up, the Monte Carlo nulls and the uniformity/Mardia/cosine evidence, which the "
             "baseline does not compute; ratio = baseline / ours",

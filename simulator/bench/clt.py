@@ -13,35 +13,26 @@ Targets (issue: foundation and spherical-CLT engine):
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
 from scipy import stats
 
 from simulator.backend import to_host
-from simulator.bench.harness import BenchConfig, BenchRow, best_time, register
+from simulator.bench.harness import BenchConfig, BenchRow, best_time, register, run_child
 from simulator.sphere import chunk_rows_for, exact_marginal_sample, iter_uniform_sphere
 from simulator.stats import ks_distance
 
-# The 10^10-coordinate stream runs in a child process so that its peak RSS is its own.
-# It reports its own high-water mark: VmHWM belongs to the exec'd image, whereas ru_maxrss would
-# also count the pages of the parent that the fork copied.
+# The 10^10-coordinate stream runs in a child process so that its peak memory is its own.
 _STREAM_SCRIPT = """
-import resource, sys
+import sys
 import numpy as np
 from simulator.sphere import iter_uniform_sphere
 n, d = int(sys.argv[1]), int(sys.argv[2])
 acc = 0.0
 for block in iter_uniform_sphere(n, d, rng=0, dtype="float32"):
     acc += float(np.dot(block[:, 0], block[:, 0]))
-try:
-    with open("/proc/self/status") as fh:
-        peak_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
-except OSError:
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(acc / n * d, peak_kib)
+print(acc / n * d)
 """
 
 
@@ -137,22 +128,12 @@ def _full_sampler(cfg: BenchConfig) -> list[BenchRow]:
 def _stream_memory(cfg: BenchConfig) -> list[BenchRow]:
     d = 10_000
     n = 10**10 // d
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", _STREAM_SCRIPT, str(n), str(d)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"streaming benchmark failed: {proc.stderr.strip()[-500:]}")
-    moment_text, peak_kib = proc.stdout.split()
-    moment, peak_gib = float(moment_text), int(peak_kib) / 2**20
+    child = run_child(_STREAM_SCRIPT, str(n), str(d))
+    moment, peak_gib = float(child.stdout), child.peak_bytes / 2**30
     return [
         BenchRow(
             "stream n*d = 1e10 uniform coordinates (d=1e4, float32, numpy)",
-            wall,
+            child.wall_s,
             None,
             "-",
             peak_gib,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -66,3 +68,42 @@ def best_time(fn: Callable[[], Any], *, repeats: int, xp: ModuleType = np) -> fl
         synchronize(xp)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+_PEAK_MARKER = "__infonce_sim_peak_kib__"
+# Appended to a child's code: VmHWM is the high-water mark of the exec'd image only, whereas
+# ru_maxrss of a waited-for child also counts the parent pages its fork copied.
+_PEAK_EPILOGUE = f"""
+import resource as _r, sys as _s
+try:
+    with open("/proc/self/status") as _fh:
+        _kib = next(int(_l.split()[1]) for _l in _fh if _l.startswith("VmHWM"))
+except OSError:
+    _kib = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss
+print("{_PEAK_MARKER}", _kib, file=_s.stderr)
+"""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """Outcome of :func:`run_child`: wall time, peak resident memory and the child's output."""
+
+    wall_s: float
+    peak_bytes: int
+    stdout: str
+
+
+def run_child(code: str, *args: str) -> ChildRun:
+    """Run Python ``code`` in a fresh interpreter and measure its wall time and peak RSS."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code + _PEAK_EPILOGUE, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    marker = [line for line in proc.stderr.splitlines() if line.startswith(_PEAK_MARKER)]
+    if proc.returncode != 0 or not marker:
+        raise RuntimeError(f"benchmark child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return ChildRun(wall, int(marker[-1].split()[1]) * 1024, proc.stdout)
