@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.studies.registry import MemoryStore
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
@@ -64,7 +66,7 @@ def _finite_or_none(obj: Any) -> Any:
     return obj
 
 
-class FileCheckpointStore:
+class FileCheckpointStore(MemoryStore):
     """Checkpoint store backed by an append-only JSON-lines file.
 
     Each finished cell is appended as one line and flushed to disk, so an interrupted sweep loses
@@ -72,8 +74,8 @@ class FileCheckpointStore:
     """
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = Path(path)
-        self._cells: dict[str, Any] = {}
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -81,12 +83,6 @@ class FileCheckpointStore:
                 except json.JSONDecodeError:
                     continue
                 self._cells[entry["key"]] = entry["value"]
-
-    def __len__(self) -> int:
-        return len(self._cells)
-
-    def get(self, key: str) -> Any | None:
-        return self._cells.get(key)
 
     def put(self, key: str, value: Any) -> None:
         # Round-trip through JSON so a resumed run sees exactly what a fresh run saw.

@@ -114,6 +114,7 @@ def test_run_writes_file_set_and_resumes(
     assert cli.main(["run", "toy", "--out", str(out), "--quiet"]) == 0
     assert toy_study["computed"] == [0, 1, 2, 3, 4]  # only the missing cells were computed
     resumed = json.loads((out / "toy.json").read_text())
+    assert resumed["provenance"]["resumed_cells"] == 3
     # An uninterrupted run in a fresh folder gives the same numbers.
     assert cli.main(["run", "toy", "--out", str(tmp_path / "fresh"), "--quiet"]) == 0
     fresh = json.loads((tmp_path / "fresh" / "toy.json").read_text())
@@ -163,10 +164,22 @@ def test_checkpoint_store_ignores_torn_line(tmp_path: Path) -> None:
     with open(path, "a") as fh:
         fh.write('{"key": "b", "val')  # killed mid-write
     again = FileCheckpointStore(path)
-    assert again.get("a") == {"x": 1.5} and again.get("b") is None
+    assert again.get("a") == {"x": 1.5} and "b" not in again
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     atomic_write_text(tmp_path / "a" / "f.txt", "hello")
     assert (tmp_path / "a" / "f.txt").read_text() == "hello"
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["f.txt"]
+
+
+def test_cell_caches_null_and_falsy_values() -> None:
+    ctx = registry.RunContext()
+    calls = []
+
+    def compute() -> None:
+        calls.append(1)
+
+    assert ctx.cell("k", compute) is None
+    assert ctx.cell("k", compute) is None
+    assert len(calls) == 1

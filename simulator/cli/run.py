@@ -70,12 +70,13 @@ def run_studies(args: argparse.Namespace) -> int:
     xp = get_namespace(args.backend)
     progress = progress_factory(args.quiet)
     for study in studies:
-        store = FileCheckpointStore(_checkpoint_path(args.out, study.name, args))
+        path = _checkpoint_path(args.out, study.name, args)
         if args.fresh:
-            store.discard()
-            store = FileCheckpointStore(store.path)
-        elif len(store):
-            print(f"[{study.name}] resuming: {len(store)} saved cells", file=sys.stderr)
+            path.unlink(missing_ok=True)
+        store = FileCheckpointStore(path)
+        resumed = len(store)
+        if resumed:
+            print(f"[{study.name}] resuming: {resumed} saved cells", file=sys.stderr)
         ctx = RunContext(args.scale, args.seed, xp, args.rng_mode, progress, store)
         if not args.quiet:
             print(f"[{study.name}] {study.title} ({args.scale})", file=sys.stderr)
@@ -89,7 +90,7 @@ def run_studies(args: argparse.Namespace) -> int:
             backend=args.backend,
             rng_mode=args.rng_mode,
             wall_time_s=round(time.perf_counter() - start, 3),
-            resumed_cells=len(store) if not args.fresh else 0,
+            resumed_cells=resumed,
         )
         write_study(args.out, result)
         store.discard()

@@ -24,7 +24,9 @@ T = TypeVar("T")
 class CheckpointStore(Protocol):
     """Saved results of finished sweep cells, keyed by a string."""
 
-    def get(self, key: str) -> Any | None: ...
+    def __contains__(self, key: str) -> bool: ...
+
+    def get(self, key: str) -> Any: ...
 
     def put(self, key: str, value: Any) -> None: ...
 
@@ -35,8 +37,14 @@ class MemoryStore:
     def __init__(self) -> None:
         self._cells: dict[str, Any] = {}
 
-    def get(self, key: str) -> Any | None:
-        return self._cells.get(key)
+    def __contains__(self, key: str) -> bool:
+        return key in self._cells
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def get(self, key: str) -> Any:
+        return self._cells[key]
 
     def put(self, key: str, value: Any) -> None:
         self._cells[key] = value
@@ -87,9 +95,8 @@ class RunContext:
         ``compute`` must return JSON-serialisable data, and must draw its randomness from
         :meth:`rng` with a key that identifies the cell, so a resumed run reproduces it.
         """
-        saved = self.store.get(key)
-        if saved is not None:
-            return saved
+        if key in self.store:
+            return self.store.get(key)
         value = compute()
         self.store.put(key, value)
         return value
