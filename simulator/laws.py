@@ -148,8 +148,10 @@ class ExactDistances:
 def _crossings(d: int, k: int) -> tuple[float, float]:
     """The squared radii ``s1 < s2`` where ``log(f_Y / phi_k)`` changes sign."""
 
+    log_c = log_norm_const(d, k)
+
     def ell(s: float) -> float:
-        return float(log_density_ratio(np.array([s]), d, k)[0])
+        return _log_ratio_scalar(s, d, k, log_c)
 
     m = (d - k - 2) / 2.0
     if m <= 0:

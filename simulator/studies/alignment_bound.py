@@ -511,7 +511,7 @@ def run(ctx: RunContext) -> StudyResult:
         "Prop. 1: measured alignment respects eta2 + (1 - eta2)||m||^2 for every channel and "
         "encoder family",
         "Prop. 1, Eq. 6",
-        combine_verdicts(verdicts) if VIOLATED in verdicts or HOLDS in verdicts else INCONCLUSIVE,
+        combine_verdicts(verdicts),
         measured={
             "holds": verdicts.count(HOLDS),
             "inconclusive": verdicts.count(INCONCLUSIVE),
