@@ -113,6 +113,8 @@ def prop1_exact_discrete(
             f"embedding must have shape ({w.shape[1]}, d) to match the channel's outputs "
             f"(mismatched shapes), got {emb.shape}"
         )
+    if not np.all(np.isfinite(emb)):
+        raise ValueError("embedding must be finite")
     eta2 = check_real("eta2", eta2, low=0.0, high=1.0)
     u = normalise(emb)
     pxy = w.T @ (p0[:, None] * w)
@@ -155,9 +157,21 @@ def prop1_from_pairs(
         ``E[u.v] <= bound``: 'holds' when the slack's CI lies above 0, 'violated' below,
         'inconclusive' when it straddles 0 (as in tight cases).
     """
+    u = np.asarray(u, float)
+    v = np.asarray(v, float)
+    if u.ndim != 2 or u.shape[0] < 2 or v.shape != u.shape:
+        raise ValueError(
+            f"need n >= 2 matching pairs of shape (n, d) (mismatched shapes?), got shapes "
+            f"{u.shape} and {v.shape}"
+        )
+    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
+        raise ValueError("u and v must be finite")
+    eta2 = check_real("eta2", eta2, low=0.0, high=1.0)
+    eta2_error = check_real("eta2_error", eta2_error, low=0.0)
+    confidence = check_real(
+        "confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True
+    )
     n = u.shape[0]
-    if n < 2 or v.shape != u.shape:
-        raise ValueError(f"need n >= 2 matching pairs, got shapes {u.shape} and {v.shape}")
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     a_i = np.einsum("ij,ij->i", u, v)
     a = float(a_i.mean())

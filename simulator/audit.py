@@ -337,9 +337,13 @@ def audit(
     u_sum = np.zeros(d)
     u_scatter = np.zeros((d, d))
     proj = {v: np.empty((n, dirs.shape[1])) for v in variants}
+    # Under whitening the raw cosines need rows that are nonzero before whitening as well.
+    raw_nonzero = np.ones(n, dtype=bool)
     step = max(1, _BLOCK_ELEMENTS // d)
     for i in range(0, n, step):
         chunk = base.rows(i, i + step)
+        if whitening is not None:
+            raw_nonzero[i : i + step] = np.asarray(x[i : i + step]).any(axis=1)
         r = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
         norms[i : i + step] = r
         if "unnormalized" in proj:
@@ -372,14 +376,19 @@ def audit(
         sub = g_gine.choice(nonzero, size=min(gine_rows, nonzero.size), replace=False)
         rows = base.take(sub)
         uniformity.append(gine_test(rows, max_rows=gine_rows, n_mc=gine_mc, rng=g_gine))
-        i_idx, j_idx = pair_indices(nonzero.size, cosine_pairs, rng=g_pairs)
-        a, b = nonzero[i_idx], nonzero[j_idx]
-        cosines = _pair_cosines(_Base(x, None), a, b)
-        if whitening is not None:
-            cosines_whitened = _pair_cosines(base, a, b)
+        pool = np.flatnonzero((norms > 0) & raw_nonzero)
+        if pool.size >= 4:
+            i_idx, j_idx = pair_indices(pool.size, cosine_pairs, rng=g_pairs)
+            a, b = pool[i_idx], pool[j_idx]
+            cosines = _pair_cosines(_Base(x, None), a, b)
+            if whitening is not None:
+                cosines_whitened = _pair_cosines(base, a, b)
     notes = []
     if zero_rows:
         notes.append(f"{zero_rows} zero-norm row(s) left out of the direction-based tests")
+    raw_zero = int((~raw_nonzero).sum())
+    if raw_zero:
+        notes.append(f"{raw_zero} row(s) with zero norm before whitening left out of the cosines")
     if whitening is not None:
         notes.append(
             "whitening sets the sample mean to 0 and the covariance to I, so the Rayleigh and "

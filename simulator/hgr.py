@@ -72,9 +72,20 @@ class HGRResult:
 # --------------------------------------------------------------------------- exact (discrete)
 
 
+def _float_array(value: ArrayLike, name: str) -> np.ndarray:
+    # Ragged nesting, strings or mappings (e.g. from a command line's JSON) must give a
+    # ValueError naming the parameter, not NumPy's TypeError or an anonymous message.
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a rectangular array of real numbers, got {value!r}"
+        ) from None
+
+
 def check_joint(joint: ArrayLike, name: str = "joint") -> np.ndarray:
     """Validate a joint probability table: 2-D, finite, non-negative, total 1 within 1e-9."""
-    p = np.asarray(joint, dtype=float)
+    p = _float_array(joint, name)
     if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
         raise ValueError(f"{name} must be a non-empty 2-D array, got shape {p.shape}")
     if not np.all(np.isfinite(p)):
@@ -89,7 +100,7 @@ def check_joint(joint: ArrayLike, name: str = "joint") -> np.ndarray:
 
 def check_channel_matrix(matrix: ArrayLike, name: str = "matrix") -> np.ndarray:
     """Validate a row-stochastic channel matrix (rows sum to 1 within 1e-12, entries >= 0)."""
-    w = np.asarray(matrix, dtype=float)
+    w = _float_array(matrix, name)
     if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
         raise ValueError(f"{name} must be a non-empty 2-D array, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
@@ -107,7 +118,7 @@ def check_channel_matrix(matrix: ArrayLike, name: str = "matrix") -> np.ndarray:
 
 def check_pmf(probs: ArrayLike, name: str = "probs", size: int | None = None) -> np.ndarray:
     """Validate a probability vector (non-negative, sums to 1 within 1e-12, optional length)."""
-    p = np.asarray(probs, dtype=float)
+    p = _float_array(probs, name)
     if p.ndim != 1 or p.size < 1:
         raise ValueError(f"{name} must be a non-empty 1-D array, got shape {p.shape}")
     if size is not None and p.size != size:
@@ -519,6 +530,9 @@ def hgr_ace(
         details={
             "n": int(n),
             "bins": [kx, ky],
+            # Whether each variable was cut into bins (then the estimand is the binned HGR, a
+            # lower bound on rho_m) rather than used as categories (then it is rho_m itself).
+            "binned": [bool(np.unique(xs).size > kx), bool(np.unique(ys).size > ky)],
             "n_boot": n_boot,
             "confidence": confidence,
             "seed_entropy": seed_entropy(gen),

@@ -279,6 +279,12 @@ def cv_of_norms(z: Any) -> float:
 def cv_from_norms(norms: Any) -> float:
     """CV of precomputed row norms (Eq. 20); see :func:`cv_of_norms`."""
     norms = np.asarray(to_host(norms), dtype=np.float64)
+    if norms.size == 0:
+        raise ValueError("the CV of norms needs at least one row")
+    if not np.all(np.isfinite(norms)):
+        raise ValueError(
+            "the CV of norms needs finite row norms (NaN or infinite entries, or overflow)"
+        )
     mean = float(norms.mean())
     if not mean > 0:
         raise ValueError("the CV of norms needs at least one nonzero row (mean norm is 0)")
@@ -379,6 +385,7 @@ def aggregate(
     dp_p = np.asarray(to_host(dp_p), dtype=np.float64).ravel()
     if ad.shape != dp_p.shape:
         raise ValueError(f"ad and dp_p must have the same length, got {ad.size} and {dp_p.size}")
+    n = check_int("n", n, low=MIN_ROWS_DP)
     ad_critical = check_real("ad_critical", ad_critical, low=0.0, low_open=True)
     dp_alpha = check_real("dp_alpha", dp_alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     ok = np.isfinite(ad) & np.isfinite(dp_p)
@@ -386,7 +393,7 @@ def aggregate(
         raise ValueError("every coordinate is constant: the AD and DP tests are undefined")
     ad_ok, p_ok = ad[ok], dp_p[ok]
     return GaussianityMetrics(
-        n=int(n),
+        n=n,
         d=int(ad.size),
         cv=cv,
         ad_mean=float(ad_ok.mean()),
@@ -417,6 +424,10 @@ def gaussianity_metrics(
     if z.ndim != 2:
         raise ValueError(f"z must have shape (n, d), got {tuple(z.shape)}")
     n = check_int("number of rows", z.shape[0], low=MIN_ROWS_DP)
+    check_int("number of columns", z.shape[1], low=1)
+    if not bool(xp.all(xp.isfinite(z))):
+        # A NaN/inf coordinate has NaN statistics, which aggregate() would count as constant.
+        raise ValueError("z has NaN or infinite entries; the AD and DP tests need finite data")
     cols = xp.asarray(z.T)
     ad = anderson_normal(cols, axis=-1)
     p = dagostino_pearson(cols, axis=-1).pvalue

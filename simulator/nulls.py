@@ -345,6 +345,8 @@ def aggregate_null(
     d = check_int("d", d, low=2)
     replicates = check_int("replicates", replicates, low=1)
     _check_law(law)
+    ad_critical = check_real("ad_critical", ad_critical, low=0.0, low_open=True)
+    dp_alpha = check_real("dp_alpha", dp_alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     out = np.empty((4, replicates))
     for r, child in enumerate(normalize_rng(rng).spawn(replicates)):
         if law == "gaussian":

@@ -89,6 +89,8 @@ def unit_rows(x: Any) -> np.ndarray:
 def rayleigh_from_mean(mean: np.ndarray, n: int) -> TestResult:
     """Rayleigh test from the sample mean of ``n`` unit vectors: ``d n ||mean||^2 ~ chi^2_d``."""
     mean = np.asarray(mean, dtype=np.float64).ravel()
+    if mean.size < 2 or not np.all(np.isfinite(mean)):
+        raise ValueError(f"mean must be a finite vector of length d >= 2, got shape {mean.shape}")
     n = check_int("n", n, low=1)
     d = mean.size
     stat = float(d * n * np.dot(mean, mean))
@@ -116,6 +118,8 @@ def bingham_from_scatter(scatter: np.ndarray, n: int) -> TestResult:
     """Bingham test from ``T = (1/n) sum u_i u_i^T``:
     ``n d (d + 2)/2 (tr T^2 - 1/d) ~ chi^2_{(d-1)(d+2)/2}``."""
     t = np.asarray(scatter, dtype=np.float64)
+    if t.ndim != 2 or t.shape[0] != t.shape[1] or t.shape[0] < 2 or not np.all(np.isfinite(t)):
+        raise ValueError(f"scatter must be a finite (d, d) matrix with d >= 2, got shape {t.shape}")
     n = check_int("n", n, low=1)
     d = t.shape[0]
     stat = float(n * d * (d + 2) / 2.0 * (np.sum(t * t) - 1.0 / d))
@@ -328,6 +332,10 @@ def cosines_against_null(cosines: Any, d: int) -> CosineResult:
     d = check_int("d", d, low=2)
     if c.size < 2:
         raise ValueError(f"need at least 2 cosine similarities, got {c.size}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("cosine similarities must be finite (a zero-norm row has no direction)")
+    if np.max(np.abs(c)) > 1.0 + 1e-9:  # rounding of u.v / (|u||v|) stays far below 1e-9
+        raise ValueError(f"cosine similarities must lie in [-1, 1], got {np.max(np.abs(c))!r}")
     scaled = math.sqrt(d) * c
     ks = stats.kstest(scaled, lambda t: cdf_1d(t, d))
     test = TestResult(

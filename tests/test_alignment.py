@@ -135,6 +135,9 @@ def test_normalise_zero_row_and_encoders() -> None:
         al.prop1_exact_discrete([0.5, 0.5], np.eye(2), np.ones((3, 2)), 0.5)
     with pytest.raises(ValueError, match="eta2"):
         al.prop1_exact_discrete([0.5, 0.5], np.eye(2), np.ones((2, 2)), 1.5)
+    # A NaN embedding used to give a NaN alignment and the verdict 'violated'.
+    with pytest.raises(ValueError, match="embedding must be finite"):
+        al.prop1_exact_discrete([0.5, 0.5], np.eye(2), [[np.nan, 1.0], [1.0, 0.0]], 0.5)
 
 
 @pytest.mark.slow
@@ -147,3 +150,44 @@ def test_study_quick_has_no_violation() -> None:
     assert {"prop1", "laplace-eta2", "dpi-chains", "tight-vmf", "tight-gaussian"} <= set(
         result.tables
     )
+
+
+@pytest.mark.parametrize(
+    ("match", "call"),
+    [
+        # Out-of-range eta2 or confidence used to give a bound above 1 or NaN intervals (and
+        # hence a silent 'inconclusive') instead of an error.
+        ("eta2 must", lambda: al.prop1_from_pairs(np.eye(3), np.eye(3), 1.5)),
+        ("eta2 must", lambda: al.prop1_from_pairs(np.eye(3), np.eye(3), -0.1)),
+        ("eta2_error", lambda: al.prop1_from_pairs(np.eye(3), np.eye(3), 0.5, eta2_error=-1.0)),
+        ("confidence", lambda: al.prop1_from_pairs(np.eye(3), np.eye(3), 0.5, confidence=1.5)),
+        ("confidence", lambda: al.prop1_from_pairs(np.eye(3), np.eye(3), 0.5, confidence=0.0)),
+        ("mismatched", lambda: al.prop1_from_pairs(np.eye(3), np.eye(3)[:2], 0.5)),
+        ("mismatched", lambda: al.prop1_from_pairs(np.ones(3), np.ones(3), 0.5)),
+        ("finite", lambda: al.prop1_from_pairs(np.full((3, 2), np.nan), np.eye(3)[:, :2], 0.5)),
+        (
+            "eta2 must",
+            lambda: al.prop1_monte_carlo(ch.bsc(0.1), "linear", 2.0, d=4, n=100, rng=0),
+        ),
+    ],
+)
+def test_prop1_from_pairs_bad_input(match: str, call) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_study_exact_row_with_uncertain_eta2_can_be_violated(monkeypatch) -> None:
+    # A finite channel whose eta2 carries an error above the rounding allowance used to be
+    # 'holds' or 'inconclusive', never 'violated', however negative the slack.
+    from simulator.studies import RunContext
+    from simulator.studies import alignment_bound as study
+
+    monkeypatch.setattr(study, "_eta2_of", lambda channel: (0.0, 1e-6, 0.0, "stub"))
+    cfg = study.SCALES["quick"] | {"n_ace": 200}
+    cell = study._channel_cell(RunContext(), cfg, 0, "bsc", ch.bsc(0.0))
+    # bsc(0): X = X0, so E[u.v] = 1 while the stubbed bound is ||m||^2 < 1 for a non-constant
+    # embedding: slack far below -1e-6.
+    slacks = [r["slack"] for r in cell["rows"]]
+    verdicts = [r["verdict"] for r in cell["rows"]]
+    assert all(s < -1e-3 for s in slacks), slacks
+    assert verdicts == ["violated"] * len(verdicts)

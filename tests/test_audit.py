@@ -4,7 +4,10 @@ outputs and every bad input (exit code 2, nothing written)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +77,17 @@ def test_whitened_audit(gaussian: np.ndarray) -> None:
     assert res.whitening == {"method": "pca", "rank": 12, "d_input": 12}
     assert res.cosines_whitened is not None and res.cosines is not None
     assert "uninformative by construction" in res.uniformity_note
+
+
+def test_whitened_audit_with_a_raw_zero_row(gaussian: np.ndarray) -> None:
+    # The zero row has a direction after whitening but none before: it must not enter the raw
+    # cosines (0/0 made their KS p-value NaN).
+    z = gaussian.copy()
+    z[0] = 0.0
+    res = audit(z, rng=7, whiten="zca", variants=("unnormalized",), **FAST)
+    assert res.cosines is not None and res.cosines_whitened is not None
+    assert np.all(np.isfinite(res.cosines.cosines)) and np.isfinite(res.cosines.ks.p_value)
+    assert "zero norm before whitening" in res.uniformity_note
 
 
 @pytest.mark.parametrize(
@@ -233,6 +247,17 @@ def test_every_bad_input_exits_2_and_writes_nothing(
         assert not out.exists(), label
 
 
+def test_out_that_is_a_file_exits_2(
+    tmp_path: Path, gaussian: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np.save(tmp_path / "a.npy", gaussian)
+    (tmp_path / "taken").write_text("keep")
+    for out in (tmp_path / "taken", tmp_path / "taken" / "sub"):
+        code, _, err = _run(["audit", str(tmp_path / "a.npy"), "--out", str(out)], capsys)
+        assert code == 2 and "is not a folder" in err, err
+    assert (tmp_path / "taken").read_text() == "keep"
+
+
 def test_constant_coordinates_in_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     z = np.random.default_rng(10).standard_normal((60, 5))
     z[:, 2] = 4.0
@@ -249,3 +274,13 @@ def test_drop_nonfinite_flag(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     got = _json(["audit", str(tmp_path / "z.npy"), "--drop-nonfinite"], capsys)
     assert got["normalized"]["n"] == 59
     assert got["normalized"]["input"]["dropped_nonfinite"] == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs sched_setaffinity")
+def test_bench_child_is_pinned_to_two_cores() -> None:
+    # The benchmark target is "under 60 s on 2 cores": the timed child must not use more.
+    from simulator.bench.audit import PIN_TWO_CORES
+
+    code = PIN_TWO_CORES + "import numpy, os\nprint(len(os.sched_getaffinity(0)))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 1 <= int(out.stdout) <= 2

@@ -155,3 +155,71 @@ def test_channel_hgr_routes() -> None:
 def test_bad_input(match: str, call) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_ace_dpi_verdict_not_decided_from_binned_estimands() -> None:
+    # Eq. 23 gives rho_m(X, Y) = eta2 exactly for conditionally iid views, but the binned ACE
+    # estimands are lower bounds on different targets: with Laplace input the binned eta2 sits
+    # about 0.01 below the binned views' value (several standard errors at n = 1e5), which used to
+    # be reported as 'violated'. Binned estimands must leave the DPI verdict inconclusive.
+    c = ch.GaussianChannel(0.6, ch.input_law("laplace"))
+    r = ch.channel_hgr(c, "ace", n_samples=100_000, rng=2)
+    assert r["dpi"]["verdict"] == "inconclusive"
+    # Categorical variables (estimand = rho_m itself) keep the three-valued verdict.
+    q = ch.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
+    assert q["dpi"]["verdict"] != "violated"
+    assert "not decidable" not in q["note"]
+
+
+def test_eq53_erasure_check_uses_discretisations_at_the_tail_edge() -> None:
+    # For A = 0.6 the reported eta2 is the Laplace tail edge, which carries the factor 1 - p by
+    # construction; the erasure check must compare the raw discretisations instead (it used to
+    # compare the edge with itself and could not fail).
+    r = ch.eq53_eta2(0.6, "laplace")
+    check = r["erasure_check"]
+    assert check["direct"] < r["eta2_noise_dropout"]
+    assert check["direct"] == pytest.approx(check["(1-p) eta2(noise only)"], abs=1e-8)
+
+
+@pytest.mark.parametrize("A", [0.5, 0.6, 0.8, -0.7])
+@pytest.mark.parametrize(("noise", "p"), [(0.0, 0.0), (0.2, 0.0), (0.2, 0.1)])
+def test_laplace_tail_edge_from_exponential_test_functions(
+    A: float, noise: float, p: float
+) -> None:
+    # Derivation of GaussianChannel.tail_rho: for X0 ~ Laplace(0, 1), M(t) = E e^{t X0} =
+    # 1/(1 - t^2). The test functions g = e^{a X0} and h = e^{b X} 1{X kept} with
+    # a = b A = 1/2 - eps have an exact correlation from M, and it tends to
+    # sqrt(1 - p) exp(-sigma^2/(8 A^2)) as eps -> 0 (error O(eps)), so that is a lower bound on
+    # rho_m(X, X0). At these A the bound is the supremum, so the correlation stays below it.
+    c = ch.GaussianChannel(A, ch.input_law("laplace"), jitter=ch.Jitter(noise, p, 0.0))
+    s2 = 1 - A * A + noise * noise
+    edge = c.tail_rho()
+    assert edge == pytest.approx(math.sqrt(1 - p) * math.exp(-s2 / (8 * A * A)), rel=1e-15)
+
+    def m(t: float) -> float:
+        return 1.0 / (1.0 - t * t)
+
+    for eps in (1e-3, 1e-6):
+        a = 0.5 - eps
+        b = a / A
+        e = math.exp(b * b * s2 / 2)  # E e^{b sigma Z}
+        cov = (1 - p) * (m(a + b * A) - m(a) * m(b * A)) * e
+        var_g = m(2 * a) - m(a) ** 2
+        var_h = (1 - p) * m(2 * b * A) * e**4 - ((1 - p) * m(b * A) * e) ** 2
+        corr = cov / math.sqrt(var_g * var_h)
+        assert corr <= edge
+        assert edge - corr < 2 * eps
+
+
+def test_ace_ci_for_binned_estimand_is_one_sided() -> None:
+    # With Laplace input the binned ACE estimand (~0.72 at n = 1e5) lies far below rho_m (the tail
+    # edge 0.8007, see numeric_rho); the two-sided bootstrap CI used to be reported as a CI for
+    # rho_m and excluded it. Only the lower end is a confidence bound for rho_m.
+    c = ch.GaussianChannel(0.6, ch.input_law("laplace"))
+    truth = ch.numeric_rho(c)[0]
+    r = ch.channel_hgr(c, "ace", n_samples=100_000, rng=2)
+    assert r["ci"][0] <= truth <= r["ci"][1]
+    assert r["ci"][1] == 1.0
+    # Categorical coordinates: the estimand is rho_m itself and the CI stays two-sided.
+    q = ch.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
+    assert q["ci"][1] < 1.0

@@ -108,6 +108,8 @@ def test_aggregation_is_the_papers() -> None:
     assert m.dp_mean == pytest.approx(np.mean(p))
     assert (m.ad_pass.passed, m.dp_pass.passed) == (2, 3)  # strict: A^2 < 0.752, p > 0.05
     assert m.ad_critical == AD_CRITICAL_5
+    with pytest.raises(ValueError, match="n must be an integer >= 8"):
+        aggregate(ad, p, n=0)
 
 
 def test_clopper_pearson_closed_forms() -> None:
@@ -190,3 +192,17 @@ def test_metrics_on_cupy_match_numpy() -> None:
     np.testing.assert_allclose(
         cupy.asnumpy(dagostino_pearson(xd).pvalue), dagostino_pearson(x).pvalue, rtol=1e-10
     )
+
+
+def test_nonfinite_input_is_an_error_not_a_constant_column() -> None:
+    # A NaN column has NaN statistics, which the aggregation would count as "constant".
+    z = np.random.default_rng(6).standard_normal((40, 4))
+    z[3, 1] = np.nan
+    for with_cv in (True, False):
+        with pytest.raises(ValueError, match="NaN or infinite entries"):
+            gaussianity_metrics(z, with_cv=with_cv)
+    z[3, 1] = np.inf
+    with pytest.raises(ValueError, match="finite row norms"):
+        cv_of_norms(z)
+    with pytest.raises(ValueError, match="number of columns must be an integer >= 1"):
+        gaussianity_metrics(np.ones((30, 0)))

@@ -107,3 +107,12 @@ def test_default_columns_budget() -> None:
 def test_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         coordinate_null(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"ad_critical": -1.0}, "ad_critical"), ({"dp_alpha": 1.5}, "dp_alpha")],
+)
+def test_aggregate_null_validates_pass_rules(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        aggregate_null(20, 4, "gaussian", replicates=2, rng=0, **kwargs)

@@ -12,10 +12,13 @@ from scipy import special, stats
 
 from simulator.sphere import uniform_sphere
 from simulator.uniformity import (
+    bingham_from_scatter,
     bingham_test,
+    cosines_against_null,
     gine_test,
     mardia_test,
     negative_pair_cosines,
+    rayleigh_from_mean,
     rayleigh_test,
     sliced_gaussianity,
     unit_rows,
@@ -163,3 +166,19 @@ def test_zero_rows_have_no_direction() -> None:
     x[4] = 0.0
     with pytest.raises(ValueError, match="1 row\\(s\\) have zero norm"):
         unit_rows(x)
+
+
+def test_cosines_against_null_rejects_impossible_cosines() -> None:
+    with pytest.raises(ValueError, match="must be finite"):
+        cosines_against_null(np.array([0.1, np.nan, -0.2]), 5)
+    with pytest.raises(ValueError, match="must lie in"):
+        cosines_against_null(np.array([0.1, 3.0, -0.2]), 5)
+
+
+def test_moment_based_tests_reject_malformed_moments() -> None:
+    with pytest.raises(ValueError, match="scatter must be a finite \\(d, d\\) matrix"):
+        bingham_from_scatter(np.ones((3, 4)) / 4, 10)
+    with pytest.raises(ValueError, match="mean must be a finite vector"):
+        rayleigh_from_mean(np.array([0.1]), 10)
+    with pytest.raises(ValueError, match="mean must be a finite vector"):
+        rayleigh_from_mean(np.array([0.1, np.nan]), 10)

@@ -84,9 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--null-columns",
-        type=bounded_int("--null-columns", 2),
+        type=bounded_int("--null-columns", 100),
         default=None,
-        help="Monte Carlo coordinates per null (default: ~2e7 draws / n, 200..20000)",
+        help="Monte Carlo coordinates per null, >= 100 (default: ~2e7 draws / n, 200..20000)",
     )
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
     p.add_argument(
@@ -183,7 +183,18 @@ def _load_text(path: Path, delimiter: str) -> np.ndarray:
         raise ValueError(f"non-numeric or ragged content ({exc})") from exc
 
 
+def _check_out(out: Path) -> None:
+    """ValueError before any work if ``--out`` (or its first existing ancestor) is not a folder."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ValueError(f"--out {out}: {existing} exists and is not a folder")
+
+
 def run_audit(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        _check_out(args.out)
     x = load_embeddings(args.path, args.key)
     result = audit(
         x,
