@@ -36,6 +36,7 @@ from simulator.metrics import (
 )
 from simulator.nulls import CoordinateNull, NullComparison, compare_mean, compare_pass_fraction
 from simulator.nulls import coordinate_null as _coordinate_null
+from simulator.sphere import random_directions
 from simulator.uniformity import (
     CosineResult,
     MardiaResult,
@@ -46,7 +47,6 @@ from simulator.uniformity import (
     gine_test,
     mardia_test,
     pair_indices,
-    random_directions,
     rayleigh_from_mean,
     whitening_from_moments,
 )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -48,17 +49,28 @@ def log_norm_const(d: int, k: int) -> float:
         return float(value)
 
 
+# Horner coefficients (highest order first) of the two series used for small arguments, where
+# the closed forms cancel: log(1-x) + x = -(x^2/2 + ... + x^21/21), truncation error below 1e-20
+# relative for |x| < 0.1; and 1 + (l-1)e^l = sum_{n>=2} (n-1)/n! l^n up to n = 16.
+_SERIES_BELOW = 0.1
+_L_COEFFS = tuple(1.0 / j for j in range(21, 1, -1))
+_KL_COEFFS = tuple((n - 1) / math.factorial(n) for n in range(16, 1, -1))
+
+
+def _horner(coeffs: tuple[float, ...], x: Any) -> Any:
+    acc = 0.0 * x
+    for c in coeffs:
+        acc = acc * x + c
+    return acc
+
+
 def _log1p_minus_x(x: np.ndarray) -> np.ndarray:
     """``log(1 - x) + x`` for ``0 <= x < 1``, accurate to a few ulps also for tiny ``x``."""
     x = np.asarray(x, dtype=float)
     out = np.empty_like(x)
-    small = np.abs(x) < 0.1
+    small = np.abs(x) < _SERIES_BELOW
     xs = x[small]
-    # -(x^2/2 + x^3/3 + ... + x^21/21): truncation error below 1e-20 relative for |x| < 0.1.
-    acc = np.zeros_like(xs)
-    for j in range(21, 1, -1):
-        acc = acc * xs + 1.0 / j
-    out[small] = -acc * xs * xs
+    out[small] = -_horner(_L_COEFFS, xs) * xs * xs
     xl = x[~small]
     with np.errstate(divide="ignore"):
         out[~small] = np.log1p(-xl) + xl
@@ -175,11 +187,8 @@ def _log_ratio_scalar(s: float, d: int, k: int, log_c: float) -> float:
     if s >= d:
         return -math.inf
     x = s / d
-    if x < 0.1:
-        acc = 0.0
-        for j in range(21, 1, -1):
-            acc = acc * x + 1.0 / j
-        log1p_minus_x = -acc * x * x
+    if x < _SERIES_BELOW:
+        log1p_minus_x = -_horner(_L_COEFFS, x) * x * x
     else:
         log1p_minus_x = math.log1p(-x) + x
     return log_c + (d - k - 2) / 2.0 * log1p_minus_x + (k + 2) * s / (2.0 * d)
@@ -216,11 +225,8 @@ def _integrate(g, a: float, b: float, d: int, k: int) -> float:
 def _kl_integrand_scalar(ell: float) -> float:
     if ell == -math.inf:
         return 1.0
-    if abs(ell) < 0.1:
-        acc = 0.0
-        for n in range(16, 1, -1):
-            acc = acc * ell + (n - 1) / math.factorial(n)
-        return acc * ell * ell
+    if abs(ell) < _SERIES_BELOW:
+        return _horner(_KL_COEFFS, ell) * ell * ell
     return 1.0 + (ell - 1.0) * math.exp(ell)
 
 

@@ -167,6 +167,21 @@ def random_frame(d: int, k: int, *, rng: RNGLike = None) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
+def random_directions(d: int, count: int, *, rng: RNGLike = None) -> np.ndarray:
+    """``count`` unit directions in R^d as the columns of a ``(d, count)`` host array.
+
+    A Haar-random orthonormal frame (:func:`random_frame`) when ``count <= d``, otherwise
+    independent uniform directions (Cramer-Wold projections for sliced tests).
+    """
+    d = check_int("d", d, low=2)
+    count = check_int("count", count, low=1)
+    gen = normalize_rng(rng)
+    if count <= d:
+        return random_frame(d, count, rng=gen)
+    w = gen.standard_normal((d, count))
+    return w / np.linalg.norm(w, axis=0)
+
+
 def projected_sphere_sample(
     n: int,
     d: int,

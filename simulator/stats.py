@@ -19,24 +19,19 @@ from scipy import special, stats
 from simulator.backend import RNGLike, normalize_rng, seed_entropy, to_host
 from simulator.laws import log_density_ratio
 from simulator.results import Estimate, normal_estimate
-from simulator.sphere import random_frame
-from simulator.validation import check_dimensions, check_int, check_real
+from simulator.sphere import random_directions
+from simulator.validation import as_finite_matrix, check_dimensions, check_int, check_real
 
 
-def _as_sample(x: object, *, min_n: int = 2, ndim: int | None = None) -> np.ndarray:
+def _as_sample(x: object, *, ndim: int, min_n: int = 2) -> np.ndarray:
+    """Host sample: a vector (``ndim=1``) or an ``(n, k)`` matrix (``ndim=2``; a vector is one
+    column), validated by :func:`simulator.validation.as_finite_matrix`."""
     arr = np.asarray(to_host(x), dtype=float)
-    if ndim == 1 and arr.ndim != 1:
-        raise ValueError(f"sample must be one-dimensional, got shape {arr.shape}")
-    if ndim == 2:
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise ValueError(f"sample must have shape (n, k), got {arr.shape}")
-    if arr.shape[0] < min_n:
-        raise ValueError(f"sample needs at least {min_n} rows, got {arr.shape[0]}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("sample has non-finite entries")
-    return arr
+    if ndim == 1:
+        if arr.ndim != 1:
+            raise ValueError(f"sample must be one-dimensional, got shape {arr.shape}")
+        return as_finite_matrix("sample", arr[:, None], min_rows=min_n)[:, 0]
+    return as_finite_matrix("sample", arr[:, None] if arr.ndim == 1 else arr, min_rows=min_n)
 
 
 def dkw_halfwidth(n: int, confidence: float = 0.95) -> float:
@@ -164,13 +159,7 @@ def sliced_ks(
     scale = check_real("scale", scale, low=0.0, low_open=True)
     gen = normalize_rng(rng)
     n, k = y.shape
-    if k == 1:
-        dirs = np.ones((1, 1))
-    elif n_directions <= k:
-        dirs = random_frame(k, n_directions, rng=gen)
-    else:
-        w = gen.standard_normal((k, n_directions))
-        dirs = w / np.linalg.norm(w, axis=0)
+    dirs = np.ones((1, 1)) if k == 1 else random_directions(k, n_directions, rng=gen)
     proj = y @ dirs
     stats_ = [ks_statistic(proj[:, j] / scale, special.ndtr) for j in range(proj.shape[1])]
     worst = max(stats_)

@@ -39,8 +39,8 @@ from simulator.metrics import (
     anderson_normal,
     dagostino_pearson_pvalue,
 )
-from simulator.sphere import random_frame, uniform_sphere
-from simulator.validation import check_int, check_real
+from simulator.sphere import random_directions, random_frame, uniform_sphere
+from simulator.validation import as_finite_matrix, check_int, check_real
 
 WHITENING = ("pca", "zca")
 
@@ -62,16 +62,7 @@ class TestResult:
 
 
 def _matrix(x: Any, name: str = "x", *, min_rows: int = 2) -> np.ndarray:
-    arr = np.asarray(to_host(x), dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d), got {arr.shape}")
-    if arr.shape[0] < min_rows:
-        raise ValueError(f"{name} needs at least {min_rows} rows, got {arr.shape[0]}")
-    if arr.shape[1] < 2:
-        raise ValueError(f"{name} needs d >= 2 columns, got {arr.shape[1]}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} has non-finite entries")
-    return arr
+    return as_finite_matrix(name, x, min_rows=min_rows, min_cols=2)
 
 
 def unit_rows(x: Any) -> np.ndarray:
@@ -252,17 +243,6 @@ def mardia_test(x: Any, *, k: int = 8, rng: RNGLike = None) -> MardiaResult:
         k,
     )
     return MardiaResult(skew, kurt, b1, b2, k)
-
-
-def random_directions(d: int, count: int, *, rng: RNGLike = None) -> np.ndarray:
-    """``count`` unit directions in R^d as columns: a Haar k-frame when ``count <= d``."""
-    d = check_int("d", d, low=2)
-    count = check_int("count", count, low=1)
-    gen = normalize_rng(rng)
-    if count <= d:
-        return random_frame(d, count, rng=gen)
-    w = gen.standard_normal((d, count))
-    return w / np.linalg.norm(w, axis=0)
 
 
 def sliced_gaussianity(

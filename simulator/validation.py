@@ -66,12 +66,22 @@ def check_dimensions(d: object, k: object) -> tuple[int, int]:
     return d, k
 
 
-def check_finite_array(name: str, x: np.ndarray) -> None:
-    """Raise if ``x`` holds NaN or infinite entries, saying how many rows are affected."""
-    finite = np.isfinite(x)
-    if not finite.all():
-        bad_rows = int((~finite.reshape(finite.shape[0], -1)).any(axis=1).sum()) if x.ndim else 1
+def as_finite_matrix(name: str, x: object, *, min_rows: int = 2, min_cols: int = 1) -> np.ndarray:
+    """Host float64 copy of a sample matrix ``(n, d)``; ValueError unless it has at least
+    ``min_rows`` rows and ``min_cols`` columns and only finite entries."""
+    from simulator.backend import to_host
+
+    arr = np.asarray(to_host(x), dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d), got {arr.shape}")
+    if arr.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} rows, got {arr.shape[0]}")
+    if arr.shape[1] < min_cols:
+        raise ValueError(f"{name} needs d >= {min_cols} columns, got {arr.shape[1]}")
+    if not np.all(np.isfinite(arr)):
+        bad_rows = int((~np.isfinite(arr)).any(axis=1).sum())
         raise ValueError(f"{name} has non-finite entries in {bad_rows} row(s)")
+    return arr
 
 
 def _check_range(name: str, value: int, low: int | None, high: int | None) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import results
-from simulator.validation import check_dimensions, check_finite_array, check_int, check_real
+from simulator.validation import as_finite_matrix, check_dimensions, check_int, check_real
 
 
 def test_check_int() -> None:
@@ -41,7 +41,13 @@ def test_check_dimensions_and_finite() -> None:
     with pytest.raises(ValueError, match="1 <= k < d"):
         check_dimensions(3, 3)
     with pytest.raises(ValueError, match="2 row"):
-        check_finite_array("x", np.array([[1.0, np.nan], [np.inf, 0.0], [1.0, 2.0]]))
+        as_finite_matrix("x", np.array([[1.0, np.nan], [np.inf, 0.0], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        as_finite_matrix("x", np.ones((3, 2)), min_rows=4)
+    with pytest.raises(ValueError, match="d >= 2 columns"):
+        as_finite_matrix("x", np.ones((3, 1)), min_cols=2)
+    with pytest.raises(ValueError, match="shape"):
+        as_finite_matrix("x", np.ones(3))
 
 
 def test_verdicts() -> None:
