@@ -92,7 +92,7 @@ def cauchy_schwarz_chain(
 def prop1_exact_sums(
     bound: Callable[[float, float], float] = paper_bound, seed: int = 11
 ) -> Outcome:
-    from simulator.alignment import prop1_exact_discrete
+    from simulator.hgr.alignment import prop1_exact_discrete
 
     gen = np.random.default_rng(seed)
     worst, tightest, sim_diff = -np.inf, np.inf, 0.0
@@ -117,5 +117,5 @@ def prop1_exact_sums(
     return worst <= 1e-12 and sim_diff <= 1e-12, (
         f"max [E u.v - bound] = {fmt_num(worst)} over 400 instances (<= 1e-12 needed; "
         f"tightest instance has slack {fmt_num(tightest)}, e.g. binary X where the bound is "
-        f"attained); simulator.alignment.prop1_exact_discrete agrees to {fmt_num(sim_diff)}"
+        f"attained); simulator.hgr.alignment.prop1_exact_discrete agrees to {fmt_num(sim_diff)}"
     )

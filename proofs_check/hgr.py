@@ -69,7 +69,8 @@ def gaussian_mehler(eigenvalue: Callable[[sp.Expr, int], sp.Expr] = lambda a, n:
             max_err = max(max_err, abs(series - ratio) / ratio)
     if max_err > 1e-20:
         bad.append(f"Mehler series vs density ratio: relerr {fmt_num(max_err)}")
-    from simulator.channels import GaussianChannel, channel_hgr, input_law
+    from simulator.hgr.channels import GaussianChannel, input_law
+    from simulator.hgr.mildness import channel_hgr
 
     sim = channel_hgr(GaussianChannel(-0.6, input_law("gaussian")), method="numeric")
     sim_err = abs(sim["rho_m"] - abs(float(eigenvalue(sp.Float(-0.6), 1))))
@@ -79,7 +80,7 @@ def gaussian_mehler(eigenvalue: Callable[[sp.Expr, int], sp.Expr] = lambda a, n:
         return False, "; ".join(bad)
     return True, (
         "E[He_n(X)|X0] - A^n He_n(X0) = 0 for n = 0..8; Mehler series max relerr "
-        f"{fmt_num(max_err)} at 3 points (30 digits); simulator.channels numeric rho_m at "
+        f"{fmt_num(max_err)} at 3 points (30 digits); simulator.hgr.channels numeric rho_m at "
         f"A = -0.6 off by {fmt_num(sim_err)}"
     )
 
@@ -110,7 +111,7 @@ def bsc_qary(
         got = {sp.simplify(k): v for k, v in eig.items()}
         if got != want:
             bad.append(f"q={q}: eigenvalues {got}")
-    from simulator.hgr import hgr_discrete
+    from simulator.hgr.estimators import hgr_discrete
 
     sim_err = 0.0
     for pv in (0.05, 0.3, 0.5, 0.9):
@@ -122,12 +123,15 @@ def bsc_qary(
             claim = abs(float(qary(sp.Float(pv), q)))
             sim_err = max(sim_err, abs(hgr_discrete(w / q).value - claim))
     if sim_err > 1e-12:
-        bad.append(f"simulator.hgr.hgr_discrete differs from the closed forms by {sim_err:.2e}")
+        bad.append(
+            f"simulator.hgr.estimators.hgr_discrete differs from the closed forms by {sim_err:.2e}"
+        )
     if bad:
         return False, "; ".join(bad)
     return True, (
         "characteristic roots match the claimed closed forms exactly (p, eps symbolic); "
-        f"simulator.hgr.hgr_discrete at 12 numeric channels: max error {fmt_num(sim_err)}"
+        "simulator.hgr.estimators.hgr_discrete at 12 numeric channels: "
+        f"max error {fmt_num(sim_err)}"
     )
 
 
@@ -148,7 +152,7 @@ def multiplicative_dpi(
     if sp.expand((1 - 2 * p12) - (1 - 2 * p1) * (1 - 2 * p2)) != 0:
         return False, f"BSC composition flips with p = {p12}"
     gen = np.random.default_rng(seed)
-    from simulator.hgr import hgr_discrete
+    from simulator.hgr.estimators import hgr_discrete
 
     worst, worst_views, sim_diff = -math.inf, -math.inf, 0.0
     for _ in range(300):
@@ -173,7 +177,7 @@ def multiplicative_dpi(
     return ok, (
         "BSC chain: (1-2p) multiplies exactly; max [rho(X,Z) - bound] = "
         f"{fmt_num(worst)}, max [rho(X,Y) - eta2] = {fmt_num(worst_views)} over 300 chains; "
-        f"simulator.hgr.hgr_discrete agrees to {fmt_num(sim_diff)}"
+        f"simulator.hgr.estimators.hgr_discrete agrees to {fmt_num(sim_diff)}"
     )
 
 
@@ -182,7 +186,7 @@ def multiplicative_dpi(
     "theory.md s.4 [known]: tensorisation (Witsenhausen 1975), Dembo-Kagan-Shepp 2001",
     "for independent pairs rho_m((X1,X2),(Y1,Y2)) = max_i rho_m(X_i,Y_i) (Kronecker product of "
     "the normalised joints, 200 random pairs); partial sums of iid Bernoulli terms have "
-    "rho_m(S_m, S_n) = sqrt(m/n) exactly (exact joint + SVD), as does simulator.channels",
+    "rho_m(S_m, S_n) = sqrt(m/n) exactly (exact joint + SVD), as does simulator.hgr.channels",
     "symbolic",
 )
 def tensorisation_dks(
@@ -192,7 +196,8 @@ def tensorisation_dks(
 ) -> Outcome:
     from scipy import stats
 
-    from simulator.channels import PartialSums, channel_hgr
+    from simulator.hgr.channels import PartialSums
+    from simulator.hgr.mildness import channel_hgr
 
     gen = np.random.default_rng(seed)
     worst_t = 0.0

@@ -3,7 +3,8 @@
 
 The independent reference everywhere is direct mpmath quadrature against the cosine density
 ``∝ exp(kappa t)(1 - t^2)^{(d-3)/2}`` of ``t = w.u`` (or the power series of ``0F1``), never the
-Bessel closed form under test; the simulator's :mod:`simulator.vmf` and :mod:`simulator.infonce`
+Bessel closed form under test; the simulator's :mod:`simulator.sphere.vmf` and
+:mod:`simulator.contrastive.infonce`
 are compared with these references.
 """
 
@@ -49,11 +50,11 @@ def _mgf_series(d: int, t: mpmath.mpf) -> mpmath.mpf:
     "Lemma 1 (Eqs. 41-46), [known] projection MGF",
     "E_sigma exp(t w.u) = Gamma(d/2)(2/t)^{d/2-1} I_{d/2-1}(t) = 0F1(; d/2; t^2/4): the moment "
     "series and direct quadrature agree with the closed form to 25 digits on a (d, t) grid; "
-    "simulator.vmf.log_normaliser agrees to 1e-12",
+    "simulator.sphere.vmf.log_normaliser agrees to 1e-12",
     "high-precision",
 )
 def projection_mgf(formula: Callable[[int, mpmath.mpf], mpmath.mpf] = paper_mgf) -> Outcome:
-    from simulator.vmf import log_normaliser
+    from simulator.sphere.vmf import log_normaliser
 
     max_series = max_quad = max_sim = mpmath.mpf(0)
     with mpmath.workdps(30):
@@ -73,7 +74,7 @@ def projection_mgf(formula: Callable[[int, mpmath.mpf], mpmath.mpf] = paper_mgf)
     ok = max_series < 1e-25 and max_quad < 1e-20 and max_sim < 1e-12
     return ok, (
         f"max relerr vs series {fmt_num(max_series)}, vs quadrature {fmt_num(max_quad)}; "
-        f"simulator.vmf.log_normaliser vs series: {fmt_num(max_sim)} "
+        f"simulator.sphere.vmf.log_normaliser vs series: {fmt_num(max_sim)} "
         f"({len(MGF_GRID_D) * len(MGF_GRID_T)} grid points)"
     )
 
@@ -122,7 +123,7 @@ VMF_GRID = [(d, kappa) for d in (3, 5, 10, 40, 200) for kappa in (0.05, 0.5, 2.0
     "high-precision",
 )
 def lemma1_dv(constant: float = 0.5) -> Outcome:
-    from simulator.vmf import kl_to_uniform, mean_resultant_length
+    from simulator.sphere.vmf import kl_to_uniform, mean_resultant_length
 
     t, a, d_s = sp.symbols("t a d", positive=True)
     objective = t * a - t**2 / (2 * d_s)
@@ -147,7 +148,7 @@ def lemma1_dv(constant: float = 0.5) -> Outcome:
     return ok, (
         f"max_t solved symbolically; on {len(VMF_GRID)} vMF laws max (DV bound - KL)/KL = "
         f"{fmt_num(worst_dv)}, max ({constant} d A^2 - KL)/KL = {fmt_num(worst_const)}; "
-        f"simulator.vmf KL and A_d max relerr {fmt_num(worst_sim)}"
+        f"simulator.sphere.vmf KL and A_d max relerr {fmt_num(worst_sim)}"
     )
 
 
@@ -155,7 +156,7 @@ def lemma1_dv(constant: float = 0.5) -> Outcome:
     "potentials.vmf-mean-resultant",
     "theory.md s.4 [known]: A_d(kappa) = I_{d/2}/I_{d/2-1}",
     "A_d(kappa) = E_{vMF}[w.u] (quadrature) = d/dkappa log Z_d(kappa) (numerical derivative) "
-    "to 20 digits; simulator.vmf.mean_resultant_length to 1e-12; the Wood sampler's mean "
+    "to 20 digits; simulator.sphere.vmf.mean_resultant_length to 1e-12; the Wood sampler's mean "
     "cosine covers A_d within its 99.99% CI",
     "high-precision",
 )
@@ -164,7 +165,7 @@ def vmf_mean_resultant(
     n_mc: int = 100_000,
     seed: int = 7,
 ) -> Outcome:
-    from simulator.vmf import mean_resultant_length, vmf_sample
+    from simulator.sphere.vmf import mean_resultant_length, vmf_sample
 
     worst_quad = worst_diff = worst_sim = mpmath.mpf(0)
     with mpmath.workdps(30):
@@ -199,11 +200,12 @@ def vmf_mean_resultant(
     "potentials.phi-at-uniform",
     "Eq. 4 at mu = sigma: Phi(sigma) = log Z_d(alpha)",
     "E_{v~sigma} exp(alpha u.v) = Gamma(d/2)(2/alpha)^{d/2-1} I_{d/2-1}(alpha) (quadrature of the "
-    "inner-product density, 20 digits); simulator.infonce.uniformity_potential_at_uniform to 1e-12",
+    "inner-product density, 20 digits); "
+    "simulator.contrastive.infonce.uniformity_potential_at_uniform to 1e-12",
     "high-precision",
 )
 def phi_at_uniform(formula: Callable[[int, mpmath.mpf], mpmath.mpf] = mp_log_z) -> Outcome:
-    from simulator.infonce import uniformity_potential_at_uniform
+    from simulator.contrastive.infonce import uniformity_potential_at_uniform
 
     worst = worst_sim = mpmath.mpf(0)
     with mpmath.workdps(30):
@@ -299,8 +301,8 @@ def infonce_limit_prediction(d: int, kappa: float, alpha: float) -> tuple[float,
 def infonce_limit(
     limit: float | None = None, seed: int = 2026, batches: int = 32, z_max: float = 4.0
 ) -> Outcome:
-    from simulator.infonce import empirical_infonce
-    from simulator.vmf import vmf_pairs
+    from simulator.contrastive.infonce import empirical_infonce
+    from simulator.sphere.vmf import vmf_pairs
 
     d, kappa, tau = 8, 4.0, 0.5
     alpha = 1 / tau

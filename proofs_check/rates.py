@@ -1,7 +1,7 @@
 """Checks of the rates of the spherical CLT: Theorem 2 (Diaconis-Freedman, Eq. 49) and the
 leading-order asymptotics of TV, KL and Kolmogorov distance (theory.md section 4, [open]).
 
-Leading order. With ``Y = sqrt(d) U_{1..k}``, ``s = ||y||^2`` and (simulator.laws docstring)
+Leading order. With ``Y = sqrt(d) U_{1..k}``, ``s = ||y||^2`` and (simulator.sphere.laws docstring)
 ``l(s) = log(f_Y/phi_k)(s) = log C_{d,k} + m L(s/d) + (k+2) s/(2d)``, ``m = (d-k-2)/2``,
 ``L(x) = log(1-x) + x``, the Stirling series of ``log C_{d,k}`` and the Taylor series of ``L`` give
 ``l(s) = g_k(s)/d + O(d^{-2})``. Since ``TV = (1/2) E_Z|e^l - 1|`` and
@@ -130,7 +130,7 @@ def leading_order_derivation(
 
 @check(
     "rates.leading-order-vs-exact",
-    "Lemma 3 / theory.md s.4 [open]; simulator.laws.exact_distances",
+    "Lemma 3 / theory.md s.4 [open]; simulator.sphere.laws.exact_distances",
     "d*TV and d^2*KL from the exact quadrature at d = 1e6, 1e7 match the derived constants "
     "to relative error <= 2(k+2)/d (the next order), and the error falls ~10x per decade of d",
     "high-precision",
@@ -140,7 +140,7 @@ def leading_order_vs_exact(
     kl_constants: dict[int, float] | None = None,
     ds: tuple[int, int] = (10**6, 10**7),
 ) -> Outcome:
-    from simulator.laws import exact_distances
+    from simulator.sphere.laws import exact_distances
 
     bad, worst = [], 0.0
     for k in K_RANGE:
@@ -172,11 +172,11 @@ def leading_order_vs_exact(
     "rates.kolmogorov-k1",
     "theory.md s.4 [known]: Kolmogorov distance O(1/d) for k = 1",
     "F_Y(x) - Phi(x) = He_3(x) phi(x)/(4d) + O(1/d^2), so d*KS -> sup|He_3 phi|/4 "
-    "(attained at x^2 = 3 - sqrt 6), checked against simulator.laws at d = 1e6",
+    "(attained at x^2 = 3 - sqrt 6), checked against simulator.sphere.laws at d = 1e6",
     "symbolic",
 )
 def kolmogorov_k1(ks_constant: float | None = None, d: int = 10**6) -> Outcome:
-    from simulator.laws import exact_distances
+    from simulator.sphere.laws import exact_distances
 
     t, x = sp.symbols("t x", real=True)
     g = first_order_term(1).subs(_S, t**2)
@@ -201,7 +201,7 @@ def kolmogorov_k1(ks_constant: float | None = None, d: int = 10**6) -> Outcome:
 def _mp_exact_tv(d: int, k: int) -> mpmath.mpf:
     """Exact TV of ``sqrt(d) U_{1..k}`` to ``N(0, I_k)`` from incomplete Beta/Gamma functions.
 
-    Independent of :mod:`simulator.laws`: with ``A = {s1 < ||y||^2 < s2}`` the set where the
+    Independent of :mod:`simulator.sphere.laws`: with ``A = {s1 < ||y||^2 < s2}`` the set where the
     density ratio exceeds 1 (``s1 < k + 2 < s2``, its unique peak), ``TV = P_Y(A) - P_Z(A)``,
     ``||Y||^2 / d ~ Beta(k/2, (d-k)/2)`` and ``||Z||^2 ~ chi^2_k``.
     """
@@ -243,11 +243,11 @@ def df_bound(d: int, k: int) -> float:
     "rates.diaconis-freedman",
     "Theorem 2 (Eq. 49), [known] Diaconis-Freedman 1987",
     "TV(sqrt(d) U_1..k, N(0,I_k)) <= 2(k+3)/(d-k-3) for 1 <= k <= d-4, on a grid of (d, k); "
-    "the exact TV of simulator.laws agrees with an independent 30-digit evaluation",
+    "the exact TV of simulator.sphere.laws agrees with an independent 30-digit evaluation",
     "high-precision",
 )
 def diaconis_freedman(bound: Callable[[int, int], float] = df_bound) -> Outcome:
-    from simulator.laws import exact_distances
+    from simulator.sphere.laws import exact_distances
 
     violations, min_ratio = [], math.inf
     for d, k in DF_GRID:
@@ -265,7 +265,7 @@ def diaconis_freedman(bound: Callable[[int, int], float] = df_bound) -> Outcome:
             if float(ref) > bound(d, k):
                 violations.append(f"(d={d},k={k}) mpmath TV={fmt_num(ref)} > bound")
     if max_rel > 1e-8:
-        violations.append(f"simulator.laws TV differs from mpmath by rel {fmt_num(max_rel)}")
+        violations.append(f"simulator.sphere.laws TV differs from mpmath by rel {fmt_num(max_rel)}")
     evidence = (
         f"{len(DF_GRID)} grid points, min bound/TV = {fmt_num(min_ratio)}; "
         f"laws vs 30-digit mpmath at {len(MP_POINTS)} points: max relerr {fmt_num(max_rel)}"

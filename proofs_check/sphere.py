@@ -166,13 +166,13 @@ def chi_square_sampler(b_param: SymConst = lambda d, k: (d - k) / 2) -> Outcome:
 
 @check(
     "sphere.sampler-mc",
-    "[known] O(k) sampler vs Beta law (theory.md s.4); simulator.sphere",
-    "simulator.sphere.exact_marginal_sample draws |U_1..k|^2 ~ Beta(k/2, (d-k)/2) and "
+    "[known] O(k) sampler vs Beta law (theory.md s.4); simulator.sphere.sampling",
+    "simulator.sphere.sampling.exact_marginal_sample draws |U_1..k|^2 ~ Beta(k/2, (d-k)/2) and "
     "E U_1^2 = 1/d; the inner product of two uniform points has the law of U_1",
     "monte-carlo cross-check",
 )
 def sampler_mc(n: int = 200_000, seed: int = 20260, alpha: float = 1e-3) -> Outcome:
-    from simulator.sphere import exact_marginal_sample, uniform_sphere
+    from simulator.sphere.sampling import exact_marginal_sample, uniform_sphere
 
     gen = np.random.default_rng(seed)
     streams = gen.spawn(4)

@@ -48,16 +48,6 @@ def spawn_generators(rng: RNGLike, n: int) -> list[np.random.Generator]:
     return normalize_rng(rng).spawn(n)
 
 
-def cell_generator(root_seed: int, *key: int) -> np.random.Generator:
-    """Generator for one cell of a sweep, addressed by its integer key path.
-
-    ``SeedSequence(root_seed, spawn_key=key)`` is exactly the child that ``spawn`` would hand out,
-    but it can be rebuilt from the key alone, so a resumed sweep draws the same numbers for a cell
-    whatever order the cells are computed in.
-    """
-    return np.random.default_rng(np.random.SeedSequence(root_seed, spawn_key=tuple(key)))
-
-
 def seed_entropy(rng: np.random.Generator) -> Any:
     """The root entropy of a generator's seed sequence, for provenance (None if unknown)."""
     seq = getattr(rng.bit_generator, "seed_seq", None)

@@ -1,6 +1,7 @@
 """Independent high-precision reference for the exact sphere-projection distances.
 
-This evaluates the same mathematical quantities as :mod:`simulator.laws` by a different route:
+This evaluates the same mathematical quantities as :mod:`simulator.sphere.laws` by a different
+route:
 the density ratio is computed directly from its definition at 40 digits (no series tricks), the
 crossings with mpmath's root finder, and the integrals with mpmath's tanh-sinh quadrature in the
 variable ``s = ||y||^2`` against the chi^2_k density.

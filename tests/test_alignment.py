@@ -1,4 +1,4 @@
-"""Tests of simulator.alignment: Prop. 1 (Eq. 6) exactly on finite channels, by Monte Carlo with
+"""Tests of simulator.hgr.alignment: Prop. 1 (Eq. 6) exactly on finite channels, by Monte Carlo with
 CIs, the tight cases, and the study ``alignment-bound``."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import alignment as al
-from simulator import channels as ch
-from simulator.hgr import hgr_discrete, joint_from_channel
-from simulator.vmf import mean_resultant_length, vmf_sample
+from simulator.hgr import alignment as al
+from simulator.hgr import channels as ch
+from simulator.hgr.estimators import hgr_discrete, joint_from_channel
+from simulator.sphere.vmf import mean_resultant_length, vmf_sample
 
 SEEDS = st.integers(0, 2**63 - 1)
 
@@ -179,12 +179,14 @@ def test_prop1_from_pairs_bad_input(match: str, call) -> None:
 def test_study_exact_row_with_uncertain_eta2_can_be_violated(monkeypatch) -> None:
     # A finite channel whose eta2 carries an error above the rounding allowance used to be
     # 'holds' or 'inconclusive', never 'violated', however negative the slack.
-    from simulator.studies import RunContext
     from simulator.studies import alignment_bound as study
+    from simulator.studies.registry import Cell
 
     monkeypatch.setattr(study, "_eta2_of", lambda channel: (0.0, 1e-6, 0.0, "stub"))
     cfg = study.SCALES["quick"] | {"n_ace": 200}
-    cell = study._channel_cell(RunContext(), cfg, 0, "bsc", ch.bsc(0.0))
+    cell = study._channel_cell(
+        Cell("alignment-bound", ("channel", "bsc"), 0), cfg, "bsc", ch.bsc(0.0)
+    )
     # bsc(0): X = X0, so E[u.v] = 1 while the stubbed bound is ||m||^2 < 1 for a non-constant
     # embedding: slack far below -1e-6.
     slacks = [r["slack"] for r in cell["rows"]]

@@ -1,4 +1,5 @@
-"""``simulator.audit`` and ``infonce-sim audit``: streaming equals in-memory, file formats,
+"""``simulator.gaussianity.audit`` and ``infonce-sim audit``: streaming equals in-memory, file
+formats,
 outputs and every bad input (exit code 2, nothing written)."""
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import simulator.audit as audit_mod
-from simulator.audit import MIN_ROWS_AUDIT, audit, audit_row
+import simulator.gaussianity.audit as audit_mod
 from simulator.cli import main
-from simulator.metrics import anderson_normal, dagostino_pearson_pvalue, gaussianity_metrics
+from simulator.gaussianity.audit import MIN_ROWS_AUDIT, audit, audit_row
+from simulator.gaussianity.metrics import (
+    anderson_normal,
+    dagostino_pearson_pvalue,
+    gaussianity_metrics,
+)
 
 FAST = {"null_columns": 200, "gine_mc": 9, "cosine_pairs": 200}
 CLI_FAST = ["--null-columns", "200"]
@@ -279,7 +284,7 @@ def test_drop_nonfinite_flag(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs sched_setaffinity")
 def test_bench_child_is_pinned_to_two_cores() -> None:
     # The benchmark target is "under 60 s on 2 cores": the timed child must not use more.
-    from simulator.bench.audit import PIN_TWO_CORES
+    from simulator.cli.benches.audit import PIN_TWO_CORES
 
     code = PIN_TWO_CORES + "import numpy, os\nprint(len(os.sched_getaffinity(0)))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

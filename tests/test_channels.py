@@ -1,4 +1,4 @@
-"""Tests of simulator.channels: samplers against their exact laws, eta2 routes, bad input."""
+"""Tests of simulator.hgr.channels: samplers against their exact laws, eta2 routes, bad input."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator import channels as ch
-from simulator.hgr import joint_from_channel
-from simulator.vmf import mean_resultant_length
+from simulator.hgr import channels as ch
+from simulator.hgr import mildness
+from simulator.hgr.estimators import joint_from_channel
+from simulator.sphere.vmf import mean_resultant_length
 
 
 @pytest.mark.parametrize("law", ["gaussian", "laplace", "uniform", "rademacher"])
@@ -35,7 +36,7 @@ def test_custom_sampler_and_discrete_input() -> None:
     x0, _, _ = d.sample(1000, rng=2)
     assert set(np.unique(x0)) <= {0.0, 2.0}
     with pytest.raises(ValueError, match="ace"):
-        ch.channel_hgr(c, "numeric")
+        mildness.channel_hgr(c, "numeric")
 
 
 def test_eq53_jitter_dropout_and_scale() -> None:
@@ -52,7 +53,7 @@ def test_eq53_jitter_dropout_and_scale() -> None:
 def test_eq53_erasure_identity_and_bracket() -> None:
     # Dropout is an erasure independent of X0: eta2 scales by (1 - p). The two numbers come from
     # separate discretisations, so they agree to the refinement tolerance.
-    r = ch.eq53_eta2(0.2, "laplace")
+    r = mildness.eq53_eta2(0.2, "laplace")
     check = r["erasure_check"]
     assert check["direct"] == pytest.approx(check["(1-p) eta2(noise only)"], abs=1e-8)
     lo, hi = r["eta2_with_scale_interval"]
@@ -115,28 +116,28 @@ def test_vmf_channel_alignment() -> None:
 
 
 def test_channel_hgr_routes() -> None:
-    g = ch.channel_hgr(ch.GaussianChannel(0.7, ch.input_law("gaussian")), "numeric")
+    g = mildness.channel_hgr(ch.GaussianChannel(0.7, ch.input_law("gaussian")), "numeric")
     assert g["rho_m"] == pytest.approx(0.7, abs=g["error"] + 1e-9)
-    lap = ch.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("laplace")))
+    lap = mildness.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("laplace")))
     assert lap["method"] == "numeric"
     assert abs(lap["eta2"] - 0.36) > 0.1  # differs from A^2 (theory.md section 4)
-    uni = ch.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("uniform")), "numeric")
+    uni = mildness.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("uniform")), "numeric")
     # Uniform input: at least the Pearson correlation |A| (unit variance), strictly less than 1.
     assert 0.6 - 1e-9 <= uni["rho_m"] < 1.0
-    assert ch.channel_hgr(ch.bsc(0.1))["dpi"]["verdict"] == "holds"
+    assert mildness.channel_hgr(ch.bsc(0.1))["dpi"]["verdict"] == "holds"
     with pytest.raises(ValueError, match="method"):
-        ch.channel_hgr(ch.bsc(0.1), "svd")
+        mildness.channel_hgr(ch.bsc(0.1), "svd")
     with pytest.raises(ValueError, match="numeric"):
-        ch.channel_hgr(ch.bsc(0.1), "numeric")
+        mildness.channel_hgr(ch.bsc(0.1), "numeric")
     with pytest.raises(ValueError, match="ace"):
-        ch.channel_hgr(ch.VMFChannel(3, 1.0), "ace")
+        mildness.channel_hgr(ch.VMFChannel(3, 1.0), "ace")
 
 
 @pytest.mark.parametrize(
     ("match", "call"),
     [
         ("A must", lambda: ch.GaussianChannel(1.2, ch.input_law("gaussian"))),
-        ("A must", lambda: ch.eq53_eta2(-1.5)),
+        ("A must", lambda: mildness.eq53_eta2(-1.5)),
         ("p must", lambda: ch.bsc(1.1)),
         ("p must", lambda: ch.qary_symmetric(3, -0.1)),
         ("q must", lambda: ch.qary_symmetric(1, 0.1)),
@@ -163,10 +164,10 @@ def test_ace_dpi_verdict_not_decided_from_binned_estimands() -> None:
     # about 0.01 below the binned views' value (several standard errors at n = 1e5), which used to
     # be reported as 'violated'. Binned estimands must leave the DPI verdict inconclusive.
     c = ch.GaussianChannel(0.6, ch.input_law("laplace"))
-    r = ch.channel_hgr(c, "ace", n_samples=100_000, rng=2)
+    r = mildness.channel_hgr(c, "ace", n_samples=100_000, rng=2)
     assert r["dpi"]["verdict"] == "inconclusive"
     # Categorical variables (estimand = rho_m itself) keep the three-valued verdict.
-    q = ch.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
+    q = mildness.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
     assert q["dpi"]["verdict"] != "violated"
     assert "not decidable" not in q["note"]
 
@@ -175,7 +176,7 @@ def test_eq53_erasure_check_uses_discretisations_at_the_tail_edge() -> None:
     # For A = 0.6 the reported eta2 is the Laplace tail edge, which carries the factor 1 - p by
     # construction; the erasure check must compare the raw discretisations instead (it used to
     # compare the edge with itself and could not fail).
-    r = ch.eq53_eta2(0.6, "laplace")
+    r = mildness.eq53_eta2(0.6, "laplace")
     check = r["erasure_check"]
     assert check["direct"] < r["eta2_noise_dropout"]
     assert check["direct"] == pytest.approx(check["(1-p) eta2(noise only)"], abs=1e-8)
@@ -216,10 +217,10 @@ def test_ace_ci_for_binned_estimand_is_one_sided() -> None:
     # edge 0.8007, see numeric_rho); the two-sided bootstrap CI used to be reported as a CI for
     # rho_m and excluded it. Only the lower end is a confidence bound for rho_m.
     c = ch.GaussianChannel(0.6, ch.input_law("laplace"))
-    truth = ch.numeric_rho(c)[0]
-    r = ch.channel_hgr(c, "ace", n_samples=100_000, rng=2)
+    truth = mildness.numeric_rho(c)[0]
+    r = mildness.channel_hgr(c, "ace", n_samples=100_000, rng=2)
     assert r["ci"][0] <= truth <= r["ci"][1]
     assert r["ci"][1] == 1.0
     # Categorical coordinates: the estimand is rho_m itself and the CI stays two-sided.
-    q = ch.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
+    q = mildness.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
     assert q["ci"][1] < 1.0

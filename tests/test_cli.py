@@ -11,9 +11,9 @@ import pytest
 
 from simulator import cli
 from simulator.backend import cupy_available
-from simulator.io import FileCheckpointStore, atomic_write_text
-from simulator.laws import exact_distances
+from simulator.cli.io import FileCheckpointStore, atomic_write_text
 from simulator.results import StudyResult, series
+from simulator.sphere.laws import exact_distances
 from simulator.studies import registry
 
 
@@ -83,13 +83,13 @@ def toy_study(monkeypatch: pytest.MonkeyPatch) -> dict:
         values = []
         for i in ctx.progress(range(5), total=5, desc="toy"):
 
-            def compute(i: int = i) -> float:
+            def compute(cell: registry.Cell, i: int = i) -> float:
                 if state["fail_at"] == i:
                     raise KeyboardInterrupt
                 state["computed"].append(i)
-                return float(ctx.rng(i).standard_normal())
+                return float(cell.rng.standard_normal())
 
-            values.append(ctx.cell(f"cell/{i}", compute))
+            values.append(ctx.cell(("cell", i), compute))
         result = StudyResult("toy", "Toy study", ["Toy claim"])
         result.add_verdict("toy claim", "none", "holds", measured=sum(values))
         result.add_table("values", "Values", ["i", "value"], [[i, v] for i, v in enumerate(values)])
@@ -177,9 +177,9 @@ def test_cell_caches_null_and_falsy_values() -> None:
     ctx = registry.RunContext()
     calls = []
 
-    def compute() -> None:
+    def compute(cell: registry.Cell) -> None:
         calls.append(1)
 
-    assert ctx.cell("k", compute) is None
-    assert ctx.cell("k", compute) is None
+    assert ctx.cell(("k",), compute) is None
+    assert ctx.cell(("k",), compute) is None
     assert len(calls) == 1

@@ -1,4 +1,5 @@
-"""Tests of simulator.hgr: closed forms of theory.md section 4, properties over random discrete
+"""Tests of simulator.hgr.estimators: closed forms of theory.md section 4, properties over random
+discrete
 joints, the numeric discretisation, ACE and its bootstrap coverage, and the ``hgr`` command."""
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator import hgr
-from simulator.channels import GaussianChannel, PartialSums, bsc, input_law, qary_symmetric
 from simulator.cli import main
-from simulator.vmf import mean_resultant_length
+from simulator.hgr import estimators as hgr
+from simulator.hgr.channels import GaussianChannel, PartialSums, bsc, input_law, qary_symmetric
+from simulator.sphere.vmf import mean_resultant_length
 
 SEEDS = st.integers(0, 2**63 - 1)
 

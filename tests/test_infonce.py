@@ -1,4 +1,5 @@
-"""Tests of simulator.infonce: Eq. 2 against a direct evaluation, backend neutrality, inputs."""
+"""Tests of simulator.contrastive.infonce: Eq. 2 against a direct evaluation, backend neutrality,
+inputs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.infonce import empirical_infonce, uniformity_potential_at_uniform
+from simulator.contrastive.infonce import empirical_infonce, uniformity_potential_at_uniform
 
 
 def _direct(u: np.ndarray, v: np.ndarray, tau: float) -> float:

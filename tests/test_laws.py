@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mp_reference import mp_distances
 from scipy import integrate, special, stats
 
-from simulator import laws
+from simulator.sphere import laws
 
 # (d, k) points spanning the admissible range, including the k = d-1 and d = 10^7 corners.
 REFERENCE_POINTS = [
@@ -132,7 +132,7 @@ def test_log_density_ratio_matches_direct_formula() -> None:
 
 
 def test_density_matches_monte_carlo_histogram() -> None:
-    from simulator.sphere import exact_marginal_sample
+    from simulator.sphere.sampling import exact_marginal_sample
 
     d = 6
     y = math.sqrt(d) * exact_marginal_sample(200_000, d, 1, rng=3)[:, 0]

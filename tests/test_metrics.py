@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator.metrics import (
+from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     MIN_ROWS_DP,
     aggregate,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.metrics import PassFraction, pass_fraction
-from simulator.nulls import (
+from simulator.gaussianity.metrics import PassFraction, pass_fraction
+from simulator.gaussianity.nulls import (
     aggregate_null,
     compare_mean,
     compare_pass_fraction,

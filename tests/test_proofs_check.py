@@ -222,6 +222,6 @@ def test_study_rows_follow_check_status(monkeypatch) -> None:
 
 
 def test_bench_registered() -> None:
-    from simulator.bench import BENCHES
+    from simulator.cli.benches import BENCHES
 
     assert "proofs" in BENCHES

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import radial
 from simulator.results import normal_estimate
+from simulator.sphere import radial
 
 
 @pytest.mark.parametrize("name", sorted(radial.RADIAL_LAWS))

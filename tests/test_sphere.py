@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator import sphere
 from simulator.results import normal_estimate
+from simulator.sphere import sampling as sphere
 
 seeds = st.integers(0, 2**63 - 1)
 

@@ -25,7 +25,7 @@ def small_scale(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_study_runs_and_every_claim_holds(small_scale: None) -> None:
-    result = get_study("spherical-clt").run(RunContext("quick", seed=1))
+    result = get_study("spherical-clt").run(RunContext(scale="quick", seed=1))
     verdicts = {row["claim"]: row["verdict"] for row in result.rows}
     assert len(verdicts) >= 8
     assert all(v == "holds" for v in verdicts.values()), verdicts
@@ -36,8 +36,8 @@ def test_study_runs_and_every_claim_holds(small_scale: None) -> None:
 
 
 def test_study_is_deterministic_given_the_seed(small_scale: None) -> None:
-    a = get_study("spherical-clt").run(RunContext("quick", seed=3)).to_dict()
-    b = get_study("spherical-clt").run(RunContext("quick", seed=3)).to_dict()
+    a = get_study("spherical-clt").run(RunContext(scale="quick", seed=3)).to_dict()
+    b = get_study("spherical-clt").run(RunContext(scale="quick", seed=3)).to_dict()
     assert a["tables"]["monte-carlo"] == b["tables"]["monte-carlo"]
 
 
@@ -48,5 +48,5 @@ def test_loglog_slope_of_a_power_law() -> None:
 
 @pytest.mark.slow
 def test_quick_scale_end_to_end() -> None:
-    result = get_study("spherical-clt").run(RunContext("quick", seed=20260))
+    result = get_study("spherical-clt").run(RunContext(scale="quick", seed=20260))
     assert all(row["verdict"] != "violated" for row in result.rows)

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from simulator import laws
-from simulator.sphere import exact_marginal_sample
-from simulator.stats import (
+from simulator.sphere import laws
+from simulator.sphere.distances import (
     dkw_halfwidth,
     energy_distance_gaussian,
     kl_estimate,
@@ -19,6 +18,7 @@ from simulator.stats import (
     sliced_ks,
     tv_estimate,
 )
+from simulator.sphere.sampling import exact_marginal_sample
 
 
 def test_ks_statistic_matches_scipy() -> None:
@@ -71,7 +71,7 @@ def test_energy_distance_zero_for_gaussian_positive_otherwise() -> None:
 
 def test_energy_distance_closed_form_term() -> None:
     # E|x - Z| in closed form against Monte Carlo at a fixed x (k = 2).
-    from simulator.stats import _mean_abs_to_gaussian
+    from simulator.sphere.distances import _mean_abs_to_gaussian
 
     x = np.array([[0.7, -1.2]])
     z = np.random.default_rng(3).standard_normal((400_000, 2))

@@ -24,7 +24,7 @@ def test_registered() -> None:
 
 
 def test_study_rows_tables_and_figures(small_grid: None) -> None:
-    result = tc.run(RunContext("quick", seed=5))
+    result = tc.run(RunContext(scale="quick", seed=5))
     claims = [r["claim"] for r in result.rows]
     assert "exact Gaussian independent coordinates: DP pass fraction consistent with 95%" in claims
     assert all(r["verdict"] in VERDICTS for r in result.rows)
@@ -45,7 +45,7 @@ def test_study_rows_tables_and_figures(small_grid: None) -> None:
 
 def test_resume_reuses_saved_cells(small_grid: None, monkeypatch: pytest.MonkeyPatch) -> None:
     store = MemoryStore()
-    first = tc.run(RunContext("quick", seed=9, store=store)).to_dict()
+    first = tc.run(RunContext(scale="quick", seed=9, store=store)).to_dict()
     calls = []
     original = tc.coordinate_null
 
@@ -54,14 +54,14 @@ def test_resume_reuses_saved_cells(small_grid: None, monkeypatch: pytest.MonkeyP
         return original(*args, **kwargs)
 
     monkeypatch.setattr(tc, "coordinate_null", counting)
-    again = tc.run(RunContext("quick", seed=9, store=store)).to_dict()
+    again = tc.run(RunContext(scale="quick", seed=9, store=store)).to_dict()
     assert calls == [] and again == first
     # A fresh store recomputes every cell and, being seeded per cell, reproduces the numbers.
-    fresh = tc.run(RunContext("quick", seed=9)).to_dict()
+    fresh = tc.run(RunContext(scale="quick", seed=9)).to_dict()
     assert len(calls) == 2 * 2 * 2 and fresh == first
 
 
 @pytest.mark.slow
 def test_quick_scale_runs() -> None:
-    result = tc.run(RunContext("quick", seed=20260))
+    result = tc.run(RunContext(scale="quick", seed=20260))
     assert len(result.rows) == 2 + 2 * len(tc.N_GRID)

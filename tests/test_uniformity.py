@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from simulator.sphere import uniform_sphere
-from simulator.uniformity import (
+from simulator.gaussianity.uniformity import (
     bingham_from_scatter,
     bingham_test,
     cosines_against_null,
@@ -25,6 +24,7 @@ from simulator.uniformity import (
     whiten,
     whitening_from_moments,
 )
+from simulator.sphere.sampling import uniform_sphere
 
 SEEDS = st.integers(0, 2**63 - 1)
 

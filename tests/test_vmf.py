@@ -1,4 +1,5 @@
-"""Tests of simulator.vmf: Bessel ratio, normaliser and KL against mpmath, and Wood's sampler."""
+"""Tests of simulator.sphere.vmf: Bessel ratio, normaliser and KL against mpmath, and Wood's
+sampler."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator import vmf
+from simulator.sphere import vmf
 
 GRID = [
     (d, k)

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from simulator.audit import MIN_ROWS_AUDIT, AuditResult, audit, audit_row
 from simulator.cli.common import bounded_int, seed_type
-from simulator.io import atomic_write_bytes, to_json
-from simulator.laws import cdf_1d
+from simulator.cli.io import atomic_write_bytes, to_json
+from simulator.gaussianity.audit import MIN_ROWS_AUDIT, AuditResult, audit, audit_row
 from simulator.report import figure_png, fmt, markdown_table
+from simulator.sphere.laws import cdf_1d
 
 SUFFIXES = (".npy", ".npz", ".csv", ".tsv")
 

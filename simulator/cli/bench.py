@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from simulator.backend import get_namespace
-from simulator.bench import BENCHES, BenchConfig
+from simulator.cli.benches import BENCHES, BenchConfig
 from simulator.cli.common import add_backend_options, bounded_int
-from simulator.io import provenance, to_json
+from simulator.cli.io import provenance, to_json
 from simulator.report import fmt, markdown_table
 
 

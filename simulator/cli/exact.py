@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from simulator.cli.common import bounded_int
-from simulator.io import to_json
-from simulator.laws import exact_distances
+from simulator.cli.io import to_json
 from simulator.report import fmt
+from simulator.sphere.laws import exact_distances
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

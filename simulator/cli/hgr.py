@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from simulator.channels import (
+from simulator.cli.common import bounded_int, seed_type
+from simulator.cli.io import to_json
+from simulator.hgr.channels import (
     INPUT_LAWS,
-    METHODS,
     NO_JITTER,
     SUMMANDS,
     GaussianChannel,
@@ -15,14 +16,12 @@ from simulator.channels import (
     PartialSums,
     VMFChannel,
     bsc,
-    channel_hgr,
     discrete_channel,
     input_law,
     qary_symmetric,
     sparse_binary_flip,
 )
-from simulator.cli.common import bounded_int, seed_type
-from simulator.io import to_json
+from simulator.hgr.mildness import METHODS, channel_hgr
 from simulator.report import fmt
 
 CHANNELS = ("gaussian", "eq53", "bsc", "qary", "discrete", "sparse-binary", "partial-sums", "vmf")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from simulator.cli.common import command_line
-from simulator.io import atomic_write_text, provenance, to_json
+from simulator.cli.io import atomic_write_text, provenance, to_json
 from simulator.report import markdown_table
 
 DEFAULT_OUT = Path("reports")

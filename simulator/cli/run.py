@@ -17,7 +17,7 @@ from simulator.cli.common import (
     progress_factory,
     seed_type,
 )
-from simulator.io import (
+from simulator.cli.io import (
     FileCheckpointStore,
     atomic_write_bytes,
     atomic_write_text,
@@ -67,7 +67,7 @@ def _checkpoint_path(out: Path, study: str, args: argparse.Namespace) -> Path:
 def run_studies(args: argparse.Namespace) -> int:
     names = args.studies or sorted(STUDIES)
     studies = [get_study(n) for n in names]
-    xp = get_namespace(args.backend)
+    get_namespace(args.backend)  # refuse an unavailable backend before any study starts
     progress = progress_factory(args.quiet)
     for study in studies:
         path = _checkpoint_path(args.out, study.name, args)
@@ -77,7 +77,9 @@ def run_studies(args: argparse.Namespace) -> int:
         resumed = len(store)
         if resumed:
             print(f"[{study.name}] resuming: {resumed} saved cells", file=sys.stderr)
-        ctx = RunContext(args.scale, args.seed, xp, args.rng_mode, progress, store)
+        ctx = RunContext(
+            study.name, args.scale, args.seed, args.backend, args.rng_mode, progress, store
+        )
         if not args.quiet:
             print(f"[{study.name}] {study.title} ({args.scale})", file=sys.stderr)
         start = time.perf_counter()

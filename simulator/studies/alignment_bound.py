@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from simulator import alignment as al
-from simulator import channels as ch
-from simulator.hgr import dpi_check, hgr_discrete, joint_from_channel
+from simulator.hgr import alignment as al
+from simulator.hgr import channels as ch
+from simulator.hgr import mildness
+from simulator.hgr.estimators import dpi_check, hgr_discrete, joint_from_channel
 from simulator.results import (
     HOLDS,
     INCONCLUSIVE,
@@ -28,8 +29,8 @@ from simulator.results import (
     series,
     verdict_equivalent,
 )
-from simulator.studies.registry import RunContext, register
-from simulator.vmf import mean_resultant_length
+from simulator.sphere.vmf import mean_resultant_length
+from simulator.studies.registry import Cell, RunContext, register
 
 #: Practical margin for "the Monte Carlo slack equals 0" in the tight vMF cases.
 TIGHT_MARGIN = 0.01
@@ -72,10 +73,14 @@ SCALES: dict[str, dict[str, Any]] = {
 }
 
 
-def _channels(cfg: dict[str, Any]) -> list[tuple[str, Any]]:
+def _random_channel_matrix(cell: Cell) -> list[list[float]]:
+    """The rows of the 'discrete-random' channel: 6 inputs, 5 outputs, Dirichlet(1) rows."""
+    return cell.rng.dirichlet(np.ones(5), size=6).tolist()
+
+
+def _channels(ctx: RunContext, cfg: dict[str, Any]) -> list[tuple[str, Any]]:
     dim = cfg["dim"]
-    rand = np.random.default_rng(np.random.SeedSequence(4, spawn_key=(0,)))
-    w = rand.dirichlet(np.ones(5), size=6)
+    w = np.array(ctx.cell(("channel-definition", "discrete-random"), _random_channel_matrix))
     return [
         ("gaussian-gaussian", ch.GaussianChannel(0.6, ch.input_law("gaussian"), dim)),
         ("gaussian-laplace", ch.GaussianChannel(0.6, ch.input_law("laplace"), dim)),
@@ -96,11 +101,11 @@ def _channels(cfg: dict[str, Any]) -> list[tuple[str, Any]]:
 def _eta2_of(channel: Any) -> tuple[float, float, float, str]:
     """``(eta2, eta2_error, views rho_m, method)``; the eq53 vector uses its bracket's midpoint."""
     if isinstance(channel, ch.GaussianChannel) and channel.jitter.scale_std > 0:
-        r = ch.eq53_eta2(channel.A, channel.law.name, channel.jitter)
+        r = mildness.eq53_eta2(channel.A, channel.law.name, channel.jitter)
         lo, hi = r["eta2_with_scale_interval"]
         mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo) + r["eta2_with_scale_interval_error"]
         return mid, half, mid, "numeric bracket (shared scale couples coordinates)"
-    out = ch.channel_hgr(channel)
+    out = mildness.channel_hgr(channel)
     return out["eta2"], out["eta2_error"], out["rho_m_views"], out["method"]
 
 
@@ -114,16 +119,14 @@ def _finite_embedding(channel: Any, family: str, d: int, gen: np.random.Generato
     return al.make_encoder(family, 1, d, rng=gen)(symbols)
 
 
-def _channel_cell(
-    ctx: RunContext, cfg: dict[str, Any], idx: int, label: str, channel: Any
-) -> dict[str, Any]:
+def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> dict[str, Any]:
     eta2, eta2_err, views, method = _eta2_of(channel)
     rows = []
     finite = channel.discrete() if hasattr(channel, "discrete") else None
     scalar_finite = finite is not None and getattr(channel, "dim", 1) == 1
     families = ("identity",) if isinstance(channel, ch.VMFChannel) else FAMILIES
-    for j, family in enumerate(families):
-        gen = ctx.rng(1, idx, j)
+    *family_gens, ace_gen = cell.rng.spawn(len(families) + 1)
+    for family, gen in zip(families, family_gens, strict=True):
         if scalar_finite:
             emb = _finite_embedding(channel, family, cfg["d_enc"], gen)
             r = al.prop1_exact_discrete(*finite, emb, eta2)
@@ -190,7 +193,7 @@ def _channel_cell(
         )
     ace = None
     if not isinstance(channel, ch.VMFChannel) and getattr(channel, "dim", 1) <= 1024:
-        a = ch.channel_hgr(channel, "ace", n_samples=cfg["n_ace"], rng=ctx.rng(2, idx))
+        a = mildness.channel_hgr(channel, "ace", n_samples=cfg["n_ace"], rng=ace_gen)
         ace = {"eta2": a["eta2"], "ci": [a["ci"][0] ** 2, a["ci"][1] ** 2]}
     return {
         "label": label,
@@ -207,7 +210,7 @@ def _channel_cell(
 def _laplace_table(ctx: RunContext, result: StudyResult) -> list[dict[str, Any]]:
     out = []
     for a in LAPLACE_A:
-        out.append(ctx.cell(f"laplace/A={a}", lambda a=a: ch.eq53_eta2(a, "laplace")))
+        out.append(ctx.cell(("laplace", a), lambda c: mildness.eq53_eta2(c.key[1], "laplace")))
     rows = []
     for r in out:
         tail = ch.GaussianChannel(r["A"], ch.input_law("laplace")).tail_rho() ** 2
@@ -255,8 +258,8 @@ def _laplace_table(ctx: RunContext, result: StudyResult) -> list[dict[str, Any]]
 def _dpi_section(
     ctx: RunContext, cfg: dict[str, Any], result: StudyResult, cells: list[dict[str, Any]]
 ) -> None:
-    def compute() -> dict[str, Any]:
-        gen = ctx.rng(3)
+    def compute(cell: Cell) -> dict[str, Any]:
+        gen = cell.rng
         slacks, verdicts = [], []
         for _ in range(cfg["n_dpi"]):
             k0, k1, k2 = gen.integers(2, 7, size=3)
@@ -268,7 +271,7 @@ def _dpi_section(
             verdicts.append(r["verdict"])
         return {"min_slack": float(min(slacks)), "verdicts": verdicts}
 
-    r = ctx.cell("dpi/random-chains", compute)
+    r = ctx.cell(("dpi", "random-chains"), compute)
     views_rows = [
         [c["label"], c["eta2"], c["views"], c["eta2"] - c["views"], c["method"]] for c in cells
     ]
@@ -311,8 +314,8 @@ def _dpi_section(
 
 
 def _random_exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
-    def compute() -> dict[str, Any]:
-        gen = ctx.rng(4)
+    def compute(cell: Cell) -> dict[str, Any]:
+        gen = cell.rng
         slacks, verdicts = [], []
         for _ in range(cfg["n_random"]):
             k0, k = (int(v) for v in gen.integers(2, 9, size=2))
@@ -326,7 +329,7 @@ def _random_exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyRes
             verdicts.append(r["verdict"])
         return {"min_slack": float(min(slacks)), "verdicts": verdicts}
 
-    r = ctx.cell("prop1/random-exact", compute)
+    r = ctx.cell(("prop1", "random-exact"), compute)
     result.add_verdict(
         "Prop. 1 on random finite channels and random encoders, computed exactly",
         "Prop. 1, Eq. 6",
@@ -342,8 +345,8 @@ def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
     eta2 = a_coef**2
     exact_ratio = [al.isotropic_gaussian_alignment(p, eta2) / eta2 for p in cfg["tight_p"]]
 
-    def mc(p: int) -> dict[str, Any]:
-        gen = ctx.rng(5, p)
+    def mc(cell: Cell) -> dict[str, Any]:
+        p, gen = cell.key[2], cell.rng
         channel = ch.GaussianChannel(a_coef, ch.input_law("gaussian"), p)
         r = al.prop1_monte_carlo(
             channel,
@@ -356,25 +359,25 @@ def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
         )
         return {"alignment": r["alignment"], "bound": r["bound"], "verdict": r["verdict"]}
 
-    mc_rows = [(p, ctx.cell(f"tight/gauss/p={p}", lambda p=p: mc(p))) for p in cfg["tight_mc_p"]]
+    mc_rows = [(p, ctx.cell(("tight", "gauss", p), mc)) for p in cfg["tight_mc_p"]]
     d = 8
     vmf_rows = []
-    for j, kappa in enumerate(cfg["vmf_kappa"]):
+    for kappa in cfg["vmf_kappa"]:
         channel = ch.VMFChannel(d, kappa)
         a2 = float(mean_resultant_length(d, kappa)) ** 2
 
-        def vmf_cell(channel: ch.VMFChannel = channel, a2: float = a2, j: int = j) -> dict:
+        def vmf_cell(cell: Cell, channel: ch.VMFChannel = channel, a2: float = a2) -> dict:
             r = al.prop1_monte_carlo(
                 channel,
                 "identity",
                 a2,
                 n=cfg["n_tight"],
                 confidence=VERDICT_CONFIDENCE,
-                rng=ctx.rng(6, j),
+                rng=cell.rng,
             )
             return {"alignment": r["alignment"], "slack": r["slack"]}
 
-        r = ctx.cell(f"tight/vmf/kappa={kappa}", vmf_cell)
+        r = ctx.cell(("tight", "vmf", kappa), vmf_cell)
         vmf_rows.append(
             [kappa, a2, a2, 0.0, r["alignment"]["value"], r["alignment"]["ci"], r["slack"]["ci"]]
         )
@@ -465,17 +468,13 @@ def run(ctx: RunContext) -> StudyResult:
         "eta2, the multiplicative DPI and the Prop. 1 alignment bound",
         ["Prop. 1, Eq. 6", "Eq. 5", "Eq. 23", "App. A.2", "App. E.1 (Eq. 53)"],
     )
-    channel_list = _channels(cfg)
+    channel_list = _channels(ctx, cfg)
     cells = []
-    for idx, (label, channel) in ctx.progress(
-        list(enumerate(channel_list)), total=len(channel_list), desc="channels"
-    ):
+    for label, channel in ctx.progress(channel_list, total=len(channel_list), desc="channels"):
         cells.append(
             ctx.cell(
-                f"channel/{label}",
-                lambda idx=idx, label=label, channel=channel: _channel_cell(
-                    ctx, cfg, idx, label, channel
-                ),
+                ("channel", label),
+                lambda c, label=label, channel=channel: _channel_cell(c, cfg, label, channel),
             )
         )
     rows, verdicts = [], []
@@ -549,7 +548,7 @@ def run(ctx: RunContext) -> StudyResult:
     result.notes.append(
         "Vector channels with iid coordinates reduce to one coordinate pair by tensorisation; the "
         "shared scale of Eq. 53's jitter couples coordinates, so its eta2 is bracketed "
-        "(simulator.channels.eq53_eta2)."
+        "(simulator.hgr.channels.eq53_eta2)."
     )
     result.notes.append(
         f"ACE columns use {cfg['n_ace']} simulated coordinate pairs with equal-count bins: the "

@@ -38,7 +38,7 @@ def run(ctx: RunContext) -> StudyResult:
     )
     rows = []
     for c in ctx.progress(checks, total=len(checks), desc="proofs"):
-        r = ctx.cell(f"proofs/{c.id}", lambda c=c: c.run().to_dict())
+        r = ctx.cell(("proofs", c.id), lambda _cell, c=c: c.run().to_dict())
         result.add_verdict(
             r["statement"],
             r["reference"],

@@ -3,22 +3,32 @@
 A study is a function ``run(ctx) -> StudyResult`` registered under a name with the paper claims it
 tests. The CLI reads :data:`STUDIES`; the context carries everything a study may need from the
 outside world (scale, seed, backend, progress bar, checkpoint store) so that studies do no I/O.
+
+Randomness inside a study comes only from its cells. A cell is addressed by one key, a tuple of
+strings and numbers; its generator is ``SeedSequence(seed, spawn_key=(study_id, cell_id))`` with
+``study_id`` a stable hash of the study name and ``cell_id`` a stable hash of the key, so a cell
+draws the same numbers wherever and whenever it runs, and no two cells (of one study or of two)
+share a stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from simulator.backend import cell_generator
+from simulator.backend import get_namespace
 from simulator.results import StudyResult
 
 SCALES = ("quick", "full")
 T = TypeVar("T")
+CellKey = tuple[str | int | float, ...]
 
 
 class CheckpointStore(Protocol):
@@ -54,52 +64,133 @@ def _no_progress(iterable: Iterable[T], total: int | None = None, desc: str = ""
     return iter(iterable)
 
 
+def _stable_id(text: str) -> int:
+    """A 64-bit integer that depends only on ``text`` (unlike ``hash``, stable across processes)."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def cell_address(key: CellKey) -> str:
+    """The one address of a cell: the canonical JSON of its key (checkpoint key and RNG source)."""
+    if not isinstance(key, tuple) or not key:
+        raise ValueError(f"cell key must be a non-empty tuple, got {key!r}")
+    for part in key:
+        if isinstance(part, bool) or not isinstance(part, (str, int, float)):
+            raise ValueError(f"cell key parts must be str, int or float, got {part!r} in {key!r}")
+    return json.dumps(list(key), separators=(",", ":"))
+
+
+def cell_seed_sequence(seed: int, study: str, key: CellKey) -> np.random.SeedSequence:
+    """``SeedSequence(seed, spawn_key=(study_id, cell_id))`` of cell ``key`` of ``study``."""
+    return np.random.SeedSequence(
+        seed, spawn_key=(_stable_id(study), _stable_id(cell_address(key)))
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What a cell's compute function receives: its address, the study config and the backend.
+
+    It is small and picklable (the config is a frozen dataclass), so an executor can send it to
+    another process or machine; the generator is rebuilt there from ``(seed, study, key)``.
+    """
+
+    study: str
+    key: CellKey
+    seed: int
+    config: Any = None
+    backend: str = "numpy"
+    rng_mode: str = "host"
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """A fresh generator for this cell (the same numbers on every access)."""
+        return np.random.default_rng(cell_seed_sequence(self.seed, self.study, self.key))
+
+    @property
+    def xp(self) -> ModuleType:
+        return get_namespace(self.backend)
+
+
 @dataclass
 class RunContext:
     """What a study receives from its caller.
 
     Attributes
     ----------
+    study : str
+        Name of the study being run (part of every cell's RNG address).
     scale : {'quick', 'full'}
         Size of the grids and samples.
     seed : int
-        Root seed; cell ``key`` draws from ``SeedSequence(seed, spawn_key=key)``.
-    xp : module
-        Array namespace for hot paths (NumPy or CuPy).
+        Root seed of the run.
+    backend : {'numpy', 'cupy'}
+        Array backend for hot paths; ``xp`` is its namespace.
     rng_mode : {'host', 'device'}
         How device arrays are drawn (see :mod:`simulator.backend`).
     progress : callable
         ``progress(iterable, total=None, desc='')`` wrapping long loops.
     store : CheckpointStore
-        Saved cells of an interrupted run; :meth:`cell` reads and fills it.
+        Saved cells of an interrupted run; :meth:`cell` and :meth:`map` read and fill it.
+    config : object, optional
+        Overrides the study's config for ``scale`` (tests build tiny ones).
     """
 
+    study: str = ""
     scale: str = "quick"
     seed: int = 0
-    xp: ModuleType = np
+    backend: str = "numpy"
     rng_mode: str = "host"
     progress: Callable[..., Iterator[Any]] = _no_progress
     store: CheckpointStore = field(default_factory=MemoryStore)
+    config: Any = None
+    addresses: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r}")
 
-    def rng(self, *key: int) -> np.random.Generator:
-        """Independent generator for the sweep cell addressed by ``key``."""
-        return cell_generator(self.seed, *key)
+    @property
+    def xp(self) -> ModuleType:
+        return get_namespace(self.backend)
 
-    def cell(self, key: str, compute: Callable[[], T]) -> T:
+    def _cell(self, key: CellKey, config: Any) -> Cell:
+        return Cell(self.study, key, self.seed, config, self.backend, self.rng_mode)
+
+    def cell(self, key: CellKey, compute: Callable[[Cell], T], config: Any = None) -> T:
         """Return the saved value of cell ``key``, computing and saving it if absent.
 
-        ``compute`` must return JSON-serialisable data, and must draw its randomness from
-        :meth:`rng` with a key that identifies the cell, so a resumed run reproduces it.
+        ``compute(cell)`` must return JSON-serialisable data and draw its randomness only from
+        ``cell.rng``, so a resumed run reproduces it.
         """
-        if key in self.store:
-            return self.store.get(key)
-        value = compute()
-        self.store.put(key, value)
-        return value
+        return self.map(compute, [key], config)[0]
+
+    def map(
+        self,
+        compute: Callable[[Cell], T],
+        keys: Sequence[CellKey],
+        config: Any = None,
+        *,
+        desc: str = "",
+    ) -> list[T]:
+        """Values of the independent cells ``keys``, computing (and saving) the missing ones.
+
+        ``compute`` should be a module-level function of the :class:`Cell` alone so that an
+        executor can run it in another process; results come back in the order of ``keys``.
+        """
+        addresses = [cell_address(k) for k in keys]
+        self.addresses.extend(addresses)
+        out: list[Any] = [None] * len(keys)
+        todo = []
+        for i, address in enumerate(addresses):
+            if address in self.store:
+                out[i] = self.store.get(address)
+            else:
+                todo.append(i)
+        iterator = self.progress(todo, total=len(todo), desc=desc) if desc else todo
+        for i in iterator:
+            out[i] = compute(self._cell(keys[i], config))
+            self.store.put(addresses[i], out[i])
+        return out
 
 
 @dataclass(frozen=True)
@@ -121,8 +212,15 @@ def register(name: str, title: str, claims: tuple[str, ...]) -> Callable:
     def wrap(fn: Callable[[RunContext], StudyResult]) -> Callable[[RunContext], StudyResult]:
         if name in STUDIES:
             raise ValueError(f"study {name!r} registered twice")
-        STUDIES[name] = Study(name, title, claims, fn)
-        return fn
+
+        @functools.wraps(fn)
+        def run(ctx: RunContext) -> StudyResult:
+            # The study name is part of every cell's RNG address: a context is always bound to
+            # the study that runs in it (its store and address log are shared, not copied).
+            return fn(ctx if ctx.study == name else replace(ctx, study=name))
+
+        STUDIES[name] = Study(name, title, claims, run)
+        return run
 
     return wrap
 

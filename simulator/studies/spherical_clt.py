@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from simulator import radial
 from simulator.backend import to_host
-from simulator.laws import cdf_1d, exact_distances, smallest_d_for_tv
 from simulator.results import (
     HOLDS,
     INCONCLUSIVE,
@@ -29,15 +27,17 @@ from simulator.results import (
     series,
     verdict_equivalent,
 )
-from simulator.sphere import exact_marginal_sample, projected_sphere_sample, random_frame
-from simulator.stats import (
+from simulator.sphere import radial
+from simulator.sphere.distances import (
     energy_distance_gaussian,
     kl_estimate,
     ks_distance,
     sliced_ks,
     tv_estimate,
 )
-from simulator.studies.registry import RunContext, register
+from simulator.sphere.laws import cdf_1d, exact_distances, smallest_d_for_tv
+from simulator.sphere.sampling import exact_marginal_sample, projected_sphere_sample, random_frame
+from simulator.studies.registry import Cell, RunContext, register
 
 NAME = "spherical-clt"
 K_VALUES = (1, 2, 3, 5, 10)
@@ -97,11 +97,8 @@ def loglog_slope(x: list[float], y: list[float], confidence: float = 0.95) -> di
 
 def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> dict:
     cells = [(k, d) for k in K_VALUES for d in cfg["d_exact"] if k < d]
-    exact: dict[tuple[int, int], dict] = {}
-    for k, d in ctx.progress(cells, total=len(cells), desc="exact distances"):
-        exact[k, d] = ctx.cell(
-            f"exact/k={k}/d={d}", lambda k=k, d=d: exact_distances(d, k).to_dict()
-        )
+    values = ctx.map(_exact_cell, [("exact", k, d) for k, d in cells], desc="exact distances")
+    exact = dict(zip(cells, values, strict=True))
 
     rows, bound_verdicts, ratios = [], [], []
     for (k, d), e in exact.items():
@@ -213,9 +210,7 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
             [
                 k,
                 *[
-                    ctx.cell(
-                        f"dmin/k={k}/tol={tol}", lambda k=k, tol=tol: smallest_d_for_tv(k, tol)
-                    )
+                    ctx.cell(("dmin", k, tol), lambda c: smallest_d_for_tv(*c.key[1:]))
                     for tol in TV_TOLERANCES
                 ],
             ]
@@ -257,10 +252,18 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
     return exact
 
 
-def _mc_cell(ctx: RunContext, cfg: dict[str, Any], k: int, d: int, rep: int) -> dict[str, Any]:
-    gen = ctx.rng(1, k, d, rep)
+def _exact_cell(cell: Cell) -> dict[str, Any]:
+    _, k, d = cell.key
+    return exact_distances(d, k).to_dict()
+
+
+def _mc_cell(cell: Cell) -> dict[str, Any]:
+    _, k, d, _rep = cell.key
+    gen = cell.rng
     y = math.sqrt(d) * to_host(
-        exact_marginal_sample(cfg["n_mc"], d, k, rng=gen, xp=ctx.xp, rng_mode=ctx.rng_mode)
+        exact_marginal_sample(
+            cell.config["n_mc"], d, k, rng=gen, xp=cell.xp, rng_mode=cell.rng_mode
+        )
     )
     out = {
         "tv": tv_estimate(y, d).to_dict(),
@@ -279,11 +282,8 @@ def _mc_cell(ctx: RunContext, cfg: dict[str, Any], k: int, d: int, rep: int) -> 
 
 def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: StudyResult) -> None:
     cells = [(k, d, r) for k in cfg["k_mc"] for d in cfg["d_mc"] for r in range(cfg["replicates"])]
-    mc = {}
-    for k, d, r in ctx.progress(cells, total=len(cells), desc="Monte Carlo"):
-        mc[k, d, r] = ctx.cell(
-            f"mc/k={k}/d={d}/rep={r}", lambda k=k, d=d, r=r: _mc_cell(ctx, cfg, k, d, r)
-        )
+    values = ctx.map(_mc_cell, [("mc", *c) for c in cells], cfg, desc="Monte Carlo")
+    mc = dict(zip(cells, values, strict=True))
     ref = {
         (k, d): exact[k, d] if (k, d) in exact else exact_distances(d, k).to_dict()
         for k in cfg["k_mc"]
@@ -414,18 +414,15 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
     )
 
 
-def _frame_cell(ctx: RunContext, cfg: dict[str, Any], d: int) -> dict[str, Any]:
-    k = 2
+def _frame_cell(cell: Cell) -> dict[str, Any]:
+    k, d, n = 2, cell.key[1], cell.config["n_frame"]
+    gen_coords, gen_frame, gen_framed = cell.rng.spawn(3)
     coords = math.sqrt(d) * to_host(
-        projected_sphere_sample(
-            cfg["n_frame"], d, k=k, rng=ctx.rng(2, d, 0), xp=ctx.xp, rng_mode=ctx.rng_mode
-        )
+        projected_sphere_sample(n, d, k=k, rng=gen_coords, xp=cell.xp, rng_mode=cell.rng_mode)
     )
-    frame = random_frame(d, k, rng=ctx.rng(2, d, 1))
+    frame = random_frame(d, k, rng=gen_frame)
     framed = math.sqrt(d) * to_host(
-        projected_sphere_sample(
-            cfg["n_frame"], d, frame, rng=ctx.rng(2, d, 2), xp=ctx.xp, rng_mode=ctx.rng_mode
-        )
+        projected_sphere_sample(n, d, frame, rng=gen_framed, xp=cell.xp, rng_mode=cell.rng_mode)
     )
     return {
         "coordinates": tv_estimate(coords, d).to_dict(),
@@ -437,8 +434,8 @@ def _frame_cell(ctx: RunContext, cfg: dict[str, Any], d: int) -> dict[str, Any]:
 
 def _frame_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
     rows, p_values = [], []
-    for d in ctx.progress(cfg["d_frame"], total=len(cfg["d_frame"]), desc="frames"):
-        cell = ctx.cell(f"frame/d={d}", lambda d=d: _frame_cell(ctx, cfg, d))
+    cells = ctx.map(_frame_cell, [("frame", d) for d in cfg["d_frame"]], cfg, desc="frames")
+    for d, cell in zip(cfg["d_frame"], cells, strict=True):
         truth = exact_distances(d, 2).tv
         z = [(cell[key]["value"] - truth) / cell[key]["stderr"] for key in ("coordinates", "frame")]
         ks = [cell[key]["value"] for key in ("ks_coord", "ks_frame")]
@@ -537,19 +534,19 @@ def radial_cdfs(law: radial.RadialLaw, d: int) -> dict[str, Any]:
     return {"finite_d": finite_d, "best_gaussian": best_gaussian, "limit": limit, "sd": sd}
 
 
-def _radial_cell(ctx: RunContext, cfg: dict[str, Any], name: str, d: int, index: int) -> dict:
+def _radial_cell(cell: Cell) -> dict:
+    _, name, d = cell.key
+    n = cell.config["n_radial"]
     law = radial.radial_law(name, d, n_nodes=2 * radial.QUAD_NODES)
     cdfs = radial_cdfs(law, d)
     # The same distances with half the quadrature nodes: their difference bounds the quadrature
     # error of the finer rule (the r-integrand has a kink where x / r leaves the support).
     coarse = radial_cdfs(radial.radial_law(name, d, n_nodes=radial.QUAD_NODES), d)
-    gen = ctx.rng(3, index, d)
+    gen = cell.rng
     z = (
-        law.sample(cfg["n_radial"], rng=gen)
+        law.sample(n, rng=gen)
         * math.sqrt(d)
-        * to_host(
-            exact_marginal_sample(cfg["n_radial"], d, 1, rng=gen, xp=ctx.xp, rng_mode=ctx.rng_mode)
-        )[:, 0]
+        * to_host(exact_marginal_sample(n, d, 1, rng=gen, xp=cell.xp, rng_mode=cell.rng_mode))[:, 0]
     )
     moment_ratio = law.expect(lambda r: r**4) / law.second_moment**2
     grid = np.linspace(-10 * cdfs["sd"], 10 * cdfs["sd"], 2001)
@@ -569,12 +566,9 @@ def _radial_cell(ctx: RunContext, cfg: dict[str, Any], name: str, d: int, index:
 
 def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
     names = list(radial.RADIAL_LAWS)
-    cells = [(i, name, d) for i, name in enumerate(names) for d in cfg["d_radial"]]
-    data = {}
-    for i, name, d in ctx.progress(cells, total=len(cells), desc="Prop. 2 radial laws"):
-        data[name, d] = ctx.cell(
-            f"radial/{name}/d={d}", lambda i=i, name=name, d=d: _radial_cell(ctx, cfg, name, d, i)
-        )
+    cells = [(name, d) for name in names for d in cfg["d_radial"]]
+    values = ctx.map(_radial_cell, [("radial", *c) for c in cells], cfg, desc="Prop. 2 radial laws")
+    data = dict(zip(cells, values, strict=True))
     rows, mc_hits, mc_total = [], 0, 0
     for (name, d), c in data.items():
         mc = c["mc_to_limit"]
@@ -712,7 +706,7 @@ def run(ctx: RunContext) -> StudyResult:
     _frame_section(ctx, cfg, result)
     _radial_section(ctx, cfg, result)
     result.notes += [
-        "Exact values come from one-dimensional radial quadrature (simulator.laws); their "
+        "Exact values come from one-dimensional radial quadrature (simulator.sphere.laws); their "
         "accuracy is verified against a 40-digit mpmath evaluation in the test suite, and the "
         "'mass closure' column is the run-time residual |int (f_Y - phi_k)| of each evaluation.",
         "TV uses the normalisation sup_A |P(A) - Q(A)| = (1/2) L1, the one for which the "

@@ -6,17 +6,18 @@ Answers theory.md section 5, question 2: do the paper's AD (pass ``A^2 < 0.752``
 exactly Gaussian independent-coordinate embedding give (about 95%, not 100%)?
 
 For every ``n`` in {1000, 5000, 10000} and ``d`` in {8, 16, ..., 1024}, independent coordinates
-of ``n`` rows are drawn exactly under both laws (:func:`simulator.nulls.coordinate_null`), and
+of ``n`` rows are drawn exactly under both laws
+(:func:`simulator.gaussianity.nulls.coordinate_null`), and
 the per-coordinate pass rates (Clopper-Pearson intervals) and mean statistics are recorded. Each
-``(n, d, law)`` is one resumable cell with its own generator ``ctx.rng(i_n, i_d, i_law)``.
+``(law, n, d, columns)`` is one resumable cell with its own generator.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from simulator.metrics import AD_CRITICAL_5, DP_ALPHA, clopper_pearson
-from simulator.nulls import NULL_LAWS, coordinate_null
+from simulator.gaussianity.metrics import AD_CRITICAL_5, DP_ALPHA, clopper_pearson
+from simulator.gaussianity.nulls import NULL_LAWS, coordinate_null
 from simulator.results import (
     HOLDS,
     INCONCLUSIVE,
@@ -26,7 +27,7 @@ from simulator.results import (
     series,
     verdict_equivalent,
 )
-from simulator.studies.registry import RunContext, register
+from simulator.studies.registry import Cell, RunContext, register
 
 N_GRID = (1000, 5000, 10000)
 D_GRID = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -55,6 +56,11 @@ def _ci_text(frac: dict[str, Any]) -> str:
     return f"[{frac['ci_low']:.3f}, {frac['ci_high']:.3f}]"
 
 
+def _null_cell(cell: Cell) -> dict[str, Any]:
+    law, n, d, columns = cell.key
+    return coordinate_null(n, d, law, columns=columns, rng=cell.rng).to_dict()
+
+
 @register(
     "test-calibration",
     "Calibration of the paper's AD/DP tests under exact Gaussian and exact sphere-marginal nulls",
@@ -71,21 +77,11 @@ def run(ctx: RunContext) -> StudyResult:
         "Calibration of the paper's Gaussianity tests under exact nulls",
         ["Sec. 5 metrics (Tables 1-2)", "Lemma 3 (Eq. 48)", "question 2 (theory.md section 5)"],
     )
-    cells: dict[tuple[int, int, str], dict[str, Any]] = {}
-    grid = [
-        (i_n, n, i_d, d, i_l, law)
-        for i_n, n in enumerate(N_GRID)
-        for i_d, d in enumerate(D_GRID)
-        for i_l, law in enumerate(NULL_LAWS)
-    ]
-    for i_n, n, i_d, d, i_l, law in ctx.progress(grid, total=len(grid), desc="test-calibration"):
-
-        def compute(
-            i_n: int = i_n, n: int = n, i_d: int = i_d, d: int = d, i_l: int = i_l, law: str = law
-        ) -> dict[str, Any]:
-            return coordinate_null(n, d, law, columns=columns, rng=ctx.rng(i_n, i_d, i_l)).to_dict()
-
-        cells[(n, d, law)] = ctx.cell(f"{law}-n{n}-d{d}-c{columns}", compute)
+    grid = [(n, d, law) for n in N_GRID for d in D_GRID for law in NULL_LAWS]
+    values = ctx.map(
+        _null_cell, [(law, n, d, columns) for n, d, law in grid], desc="test-calibration"
+    )
+    cells: dict[tuple[int, int, str], dict[str, Any]] = dict(zip(grid, values, strict=True))
 
     rows = []
     for n in N_GRID:

@@ -18,9 +18,9 @@ import math
 import numpy as np
 from scipy import stats
 
-from simulator.bench.harness import BenchConfig, BenchRow, best_time, register
-from simulator.channels import GaussianChannel, input_law
-from simulator.hgr import hgr_ace, hgr_discrete, hgr_numeric
+from simulator.cli.benches.harness import BenchConfig, BenchRow, best_time, register
+from simulator.hgr.channels import GaussianChannel, input_law
+from simulator.hgr.estimators import hgr_ace, hgr_discrete, hgr_numeric
 
 
 def _dense_second(p: np.ndarray) -> float:

@@ -12,7 +12,7 @@
 * Negative-pair cosine similarities against their exact null law: for independent uniform
   ``u, v`` on S^{d-1}, ``sqrt(d) u.v`` has the law of ``sqrt(d) U_1`` (rotation invariance;
   density proportional to ``(1 - t^2)^{(d-3)/2}``, theory.md section 4), whose CDF is
-  :func:`simulator.laws.cdf_1d`.
+  :func:`simulator.sphere.laws.cdf_1d`.
 * PCA and ZCA whitening (paper Figs. 9-10).
 
 All functions take host arrays (they sit at the CPU boundary: SciPy distributions supply the
@@ -29,8 +29,7 @@ import numpy as np
 from scipy import special, stats
 
 from simulator.backend import RNGLike, normalize_rng, to_host
-from simulator.laws import cdf_1d
-from simulator.metrics import (
+from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     DP_ALPHA,
     MIN_ROWS_DP,
@@ -39,7 +38,8 @@ from simulator.metrics import (
     anderson_normal,
     dagostino_pearson_pvalue,
 )
-from simulator.sphere import random_directions, random_frame, uniform_sphere
+from simulator.sphere.laws import cdf_1d
+from simulator.sphere.sampling import random_directions, random_frame, uniform_sphere
 from simulator.validation import as_finite_matrix, check_int, check_real
 
 WHITENING = ("pca", "zca")
@@ -257,7 +257,8 @@ def sliced_gaussianity(
 
     A law on R^d is Gaussian iff every projection ``w.z`` is; with Gaussian data each projection
     passes with the same probability as a Gaussian coordinate, so the coordinate nulls of
-    :mod:`simulator.nulls` apply unchanged (and, for unit rows, ``sqrt(d) w.u`` has the exact
+    :mod:`simulator.gaussianity.nulls` apply unchanged (and, for unit rows, ``sqrt(d) w.u`` has the
+    exact
     law of ``sqrt(d) U_1``: the ``sphere`` null).
     """
     x = _matrix(x, min_rows=MIN_ROWS_DP)
@@ -277,7 +278,7 @@ class CosineResult:
 
     ``scaled_sd`` is ``sqrt(d)`` times the sample standard deviation of the cosines (1 under
     the null, since ``E (u.v)^2 = 1/d``); ``ks`` is the Kolmogorov-Smirnov test of
-    ``sqrt(d) cos`` against :func:`simulator.laws.cdf_1d`.
+    ``sqrt(d) cos`` against :func:`simulator.sphere.laws.cdf_1d`.
     """
 
     n_pairs: int

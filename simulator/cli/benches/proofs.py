@@ -5,7 +5,7 @@ Targets (issue 5): each check under 10 s and the whole suite under 2 minutes on 
 
 from __future__ import annotations
 
-from simulator.bench.harness import BenchConfig, BenchRow, register
+from simulator.cli.benches.harness import BenchConfig, BenchRow, register
 
 _SHOW = 8
 

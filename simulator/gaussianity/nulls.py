@@ -12,8 +12,8 @@ is *not* Gaussian at finite ``d``: ``sqrt(d) U_1`` has excess kurtosis ``-6/(d+2
     statistics are affine invariant per coordinate);
 ``sphere``
     coordinates of the uniform law on S^{d-1} scaled by ``sqrt(d)``, drawn exactly with
-    :func:`simulator.sphere.exact_marginal_sample` (per coordinate) or
-    :func:`simulator.sphere.uniform_sphere` (whole embeddings).
+    :func:`simulator.sphere.sampling.exact_marginal_sample` (per coordinate) or
+    :func:`simulator.sphere.sampling.uniform_sphere` (whole embeddings).
 
 :func:`coordinate_null` estimates the per-coordinate pass probabilities and statistic moments
 by Monte Carlo over independent columns; :func:`aggregate_null` draws whole ``(n, d)``
@@ -31,7 +31,7 @@ import numpy as np
 from scipy import special, stats
 
 from simulator.backend import RNGLike, normalize_rng, seed_entropy
-from simulator.metrics import (
+from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     DP_ALPHA,
     MIN_ROWS_DP,
@@ -41,7 +41,7 @@ from simulator.metrics import (
     pass_fraction,
 )
 from simulator.results import Estimate, normal_estimate
-from simulator.sphere import exact_marginal_sample, uniform_sphere
+from simulator.sphere.sampling import exact_marginal_sample, uniform_sphere
 from simulator.validation import check_int, check_real
 
 NULL_LAWS = ("gaussian", "sphere")
@@ -62,7 +62,7 @@ def draw_coordinates(n: int, d: int, columns: int, law: str, *, rng: RNGLike = N
     """``columns`` independent coordinates of ``n`` rows each under ``law``; shape ``(columns, n)``.
 
     For ``law = 'sphere'`` each entry is ``sqrt(d) U_1`` of an independent uniform point on
-    S^{d-1} (exact, :func:`simulator.sphere.exact_marginal_sample`), so the columns are
+    S^{d-1} (exact, :func:`simulator.sphere.sampling.exact_marginal_sample`), so the columns are
     independent copies of one coordinate; within a real embedding the d coordinates of a point
     are weakly dependent (they share the constraint ``||u|| = 1``).
     """
@@ -337,7 +337,7 @@ def aggregate_null(
     dp_alpha: float = DP_ALPHA,
 ) -> AggregateNull:
     """Aggregates of whole null embeddings: ``n x d`` Gaussian, or ``sqrt(d)`` times ``n``
-    uniform points on S^{d-1} (:func:`simulator.sphere.uniform_sphere`, exact joint law).
+    uniform points on S^{d-1} (:func:`simulator.sphere.sampling.uniform_sphere`, exact joint law).
 
     Each replicate draws from its own spawned generator. Cost ``replicates * n * d``.
     """

@@ -19,15 +19,15 @@ import numpy as np
 from scipy import stats
 
 from simulator.backend import to_host
-from simulator.bench.harness import BenchConfig, BenchRow, best_time, register, run_child
-from simulator.sphere import chunk_rows_for, exact_marginal_sample, iter_uniform_sphere
-from simulator.stats import ks_distance
+from simulator.cli.benches.harness import BenchConfig, BenchRow, best_time, register, run_child
+from simulator.sphere.distances import ks_distance
+from simulator.sphere.sampling import chunk_rows_for, exact_marginal_sample, iter_uniform_sphere
 
 # The 10^10-coordinate stream runs in a child process so that its peak memory is its own.
 _STREAM_SCRIPT = """
 import sys
 import numpy as np
-from simulator.sphere import iter_uniform_sphere
+from simulator.sphere.sampling import iter_uniform_sphere
 n, d = int(sys.argv[1]), int(sys.argv[2])
 acc = 0.0
 for block in iter_uniform_sphere(n, d, rng=0, dtype="float32"):
@@ -148,7 +148,7 @@ def _study_time(cfg: BenchConfig) -> list[BenchRow]:
     from simulator.studies import RunContext, get_study
 
     start = time.perf_counter()
-    get_study("spherical-clt").run(RunContext("quick", 20260, cfg.xp))
+    get_study("spherical-clt").run(RunContext(scale="quick", seed=20260, backend=cfg.backend))
     wall = time.perf_counter() - start
     return [
         BenchRow(

@@ -1,6 +1,7 @@
 """Empirical InfoNCE (Eq. 2) and the uniformity potential at the uniform law (Eq. 4).
 
-Only the forward loss lives here; population quantities of vMF laws are in :mod:`simulator.vmf`.
+Only the forward loss lives here; population quantities of vMF laws are in
+:mod:`simulator.sphere.vmf`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def uniformity_potential_at_uniform(d: int, alpha: float) -> float:
     alpha : float
         Inverse temperature ``1/tau``, ``alpha >= 0``.
     """
-    from simulator.vmf import log_normaliser
+    from simulator.sphere.vmf import log_normaliser
 
     d = check_int("d", d, low=2)
     alpha = check_real("alpha", alpha, low=0.0)

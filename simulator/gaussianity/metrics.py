@@ -24,7 +24,7 @@ The definitions reproduce SciPy 1.17 exactly (``scipy.stats.anderson(x, 'norm').
   SciPy replaces a sample skewness of exactly zero by ``y = 1`` before the transformation; that
   quirk is reproduced so the numbers agree. The skewness test needs ``n >= 8`` rows (SciPy returns
   NaN below that); the kurtosis approximation is recommended from ``n >= 20`` (Anscombe & Glynn),
-  which is the minimum :mod:`simulator.audit` enforces.
+  which is the minimum :mod:`simulator.gaussianity.audit` enforces.
 
 Coordinates whose sample variance is zero (to SciPy's tolerance ``m2 <= (eps * mean)^2``) are
 *constant*: both statistics are undefined there; they are reported separately and left out of

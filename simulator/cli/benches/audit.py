@@ -3,7 +3,7 @@
 Target (issue 3): auditing a 100,000 x 1,024 float32 ``.npy`` (both variants, no whitening) takes
 under 60 s on 2 cores with peak memory under 3x the file size. The audit runs in a child process
 (the real CLI, including start-up, memory mapping, the Monte Carlo nulls and the extra evidence),
-which reports its own peak resident set size (:func:`simulator.bench.harness.run_child`). The
+which reports its own peak resident set size (:func:`simulator.cli.benches.harness.run_child`). The
 baseline is a column-by-column loop over ``scipy.stats.anderson`` and ``scipy.stats.normaltest``
 on the same data; it is timed on a subset of columns and extrapolated linearly (the cost per
 column is the same for every column), which the row's note states. A third row compares the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.bench.harness import BenchConfig, BenchRow, register, run_child
+from simulator.cli.benches.harness import BenchConfig, BenchRow, register, run_child
 
 ROWS, COLS = 100_000, 1_024
 BASELINE_COLUMNS = 16
@@ -54,7 +54,7 @@ def _column_seconds(path: Path) -> tuple[float, float]:
     columns and including the row norms the normalised variant needs."""
     from scipy import stats
 
-    from simulator.metrics import (
+    from simulator.gaussianity.metrics import (
         anderson_normal,
         anderson_normal_sorted,
         dagostino_pearson_pvalue,

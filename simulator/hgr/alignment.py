@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from simulator.backend import RNGLike, normalize_rng, seed_entropy
-from simulator.hgr import check_channel_matrix, check_pmf
+from simulator.hgr.estimators import check_channel_matrix, check_pmf
 from simulator.results import HOLDS, VIOLATED, verdict_upper_bound
 from simulator.validation import check_int, check_real
 
@@ -214,7 +214,7 @@ def prop1_monte_carlo(
     confidence: float = 0.95,
     rng: RNGLike = None,
 ) -> dict[str, Any]:
-    """Prop. 1 for a channel object of :mod:`simulator.channels` and a random encoder.
+    """Prop. 1 for a channel object of :mod:`simulator.hgr.channels` and a random encoder.
 
     The encoder weights and the sample use independent streams spawned from ``rng``. Symbol
     indices of discrete channels are fed to the encoder as numbers.

@@ -1,12 +1,14 @@
 """Library side of ``infonce-sim audit``: the paper's Gaussianity metrics on a real embedding
-matrix, with calibrated finite-(n, d) nulls and the extra evidence of :mod:`simulator.uniformity`.
+matrix, with calibrated finite-(n, d) nulls and the extra evidence of
+:mod:`simulator.gaussianity.uniformity`.
 
 :func:`audit` takes an ``(n, d)`` array (a NumPy memory map works: it is read in row chunks and
 column blocks, never converted whole to float64) and returns an :class:`AuditResult`; it does no
 I/O. Per variant (``unnormalized``: the embeddings ``z``; ``normalized``: ``z / ||z||``) it reports
 the paper's Table-2 row (CV of norms, Eq. 20; mean AD statistic and AD pass fraction; mean DP
 p-value and DP pass fraction), compares the pass fractions and averages with the exact Gaussian
-and exact sphere-marginal nulls of :mod:`simulator.nulls`, and adds sliced Gaussianity, Mardia's
+and exact sphere-marginal nulls of :mod:`simulator.gaussianity.nulls`, and adds sliced Gaussianity,
+Mardia's
 tests, uniformity tests of the directions and negative-pair cosine similarities.
 
 Minimum input: ``n >= 20`` rows (the DP skewness test needs 8; the Anscombe-Glynn kurtosis
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from simulator.backend import RNGLike, normalize_rng, seed_entropy
-from simulator.metrics import (
+from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     DP_ALPHA,
     GaussianityMetrics,
@@ -34,10 +36,14 @@ from simulator.metrics import (
     cv_from_norms,
     dagostino_pearson_pvalue,
 )
-from simulator.nulls import CoordinateNull, NullComparison, compare_mean, compare_pass_fraction
-from simulator.nulls import coordinate_null as _coordinate_null
-from simulator.sphere import random_directions
-from simulator.uniformity import (
+from simulator.gaussianity.nulls import (
+    CoordinateNull,
+    NullComparison,
+    compare_mean,
+    compare_pass_fraction,
+)
+from simulator.gaussianity.nulls import coordinate_null as _coordinate_null
+from simulator.gaussianity.uniformity import (
     CosineResult,
     MardiaResult,
     TestResult,
@@ -50,6 +56,7 @@ from simulator.uniformity import (
     rayleigh_from_mean,
     whitening_from_moments,
 )
+from simulator.sphere.sampling import random_directions
 from simulator.validation import check_int
 
 VARIANTS = ("unnormalized", "normalized")
@@ -277,7 +284,8 @@ def audit(
     rng : SPEC 7 seed
         Drives the row subset, projections, pairs, Gine's Monte Carlo and the nulls.
     null_columns : int, optional
-        Monte Carlo columns per null (default :func:`simulator.nulls.default_null_columns`).
+        Monte Carlo columns per null (default
+        :func:`simulator.gaussianity.nulls.default_null_columns`).
     n_directions, mardia_k, gine_rows, gine_mc, cosine_pairs : int
         Sizes of the extra evidence (sliced directions, Mardia projection dimension, Gine rows
         and Monte Carlo samples, disjoint negative pairs).

@@ -17,9 +17,9 @@ import numpy as np
 from scipy import special, stats
 
 from simulator.backend import RNGLike, normalize_rng, seed_entropy, to_host
-from simulator.laws import log_density_ratio
 from simulator.results import Estimate, normal_estimate
-from simulator.sphere import random_directions
+from simulator.sphere.laws import log_density_ratio
+from simulator.sphere.sampling import random_directions
 from simulator.validation import as_finite_matrix, check_dimensions, check_int, check_real
 
 
@@ -75,7 +75,8 @@ def tv_estimate(y: np.ndarray, d: int, *, confidence: float = 0.95) -> Estimate:
     """Unbiased estimate of ``TV(sqrt(d) U_{1..k}, N(0, I_k))`` from samples ``y`` of the left law.
 
     ``TV = E_Y[(1 - phi_k(Y)/f_Y(Y))_+]`` (Scheffe), averaged over the sample with a CLT interval.
-    It checks a sampler against the exact law of :mod:`simulator.laws`; ``k`` is ``y.shape[1]``.
+    It checks a sampler against the exact law of :mod:`simulator.sphere.laws`; ``k`` is
+    ``y.shape[1]``.
     """
     y = _as_sample(y, ndim=2)
     d, k = check_dimensions(d, y.shape[1])
