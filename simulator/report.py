@@ -99,7 +99,7 @@ def study_markdown(result: dict[str, Any]) -> str:
     parts.append(markdown_table(*verdict_rows_table(result["rows"])))
     for table_id, table in result["tables"].items():
         parts += ["", f"## {table['title']}", ""]
-        parts.append(markdown_table(table["columns"], table["rows"]))
+        parts.append(markdown_table(table["columns"], table_cells(table)))
         parts += ["", f"CSV: `{name}-{table_id}.csv`, LaTeX: `{name}-{table_id}.tex`"]
     if result["figures"]:
         parts += ["", "## Figures", ""]
@@ -111,11 +111,17 @@ def study_markdown(result: dict[str, Any]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def table_cells(table: dict[str, Any]) -> list[list[Any]]:
+    """The cells of a study table (rows keyed by column name) in column order."""
+    columns = table["columns"]
+    return [[row[c] for c in columns] for row in table["rows"]]
+
+
 def table_csv(table: dict[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(table["columns"])
-    for row in table["rows"]:
+    for row in table_cells(table):
         writer.writerow(
             ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
         )
@@ -150,7 +156,7 @@ def table_latex(table: dict[str, Any]) -> str:
         " & ".join(_latex_escape(str(c)) for c in cols) + r" \\",
         r"\hline",
     ]
-    lines += [" & ".join(_latex_escape(fmt(v)) for v in row) + r" \\" for row in table["rows"]]
+    lines += [" & ".join(_latex_escape(fmt(v)) for v in row) + r" \\" for row in table_cells(table)]
     lines += [
         r"\hline",
         r"\end{tabular}",

@@ -76,12 +76,44 @@ def normal_estimate(
 
 
 def verdict_upper_bound(ci_low: float, ci_high: float, bound: float) -> str:
-    """Verdict for the claim ``measured <= bound`` given a CI of the measured quantity."""
+    """Verdict for the claim ``measured <= bound`` given an interval of the measured quantity.
+
+    ``holds`` when the whole interval lies at or below ``bound``, ``violated`` when it lies
+    strictly above, ``inconclusive`` when it straddles ``bound``. For an exact value known up to a
+    stated numerical error ``e``, pass ``(value - e, value + e)``.
+    """
     if ci_high <= bound:
         return HOLDS
     if ci_low > bound:
         return VIOLATED
     return INCONCLUSIVE
+
+
+def verdict_lower_bound(ci_low: float, ci_high: float, bound: float) -> str:
+    """Verdict for the claim ``measured >= bound``: the mirror image of
+    :func:`verdict_upper_bound`."""
+    return verdict_upper_bound(-ci_high, -ci_low, -bound)
+
+
+def verdict_exact_upper_bound(value: float, bound: float, rounding: float) -> str:
+    """Two-valued verdict for ``value <= bound`` when ``value`` is computed exactly up to
+    floating-point ``rounding``.
+
+    Equality is part of the claim and an exact computation of a tight case lands within rounding
+    of it on either side, so anything up to ``bound + rounding`` holds; beyond, the claim fails.
+    """
+    return HOLDS if value <= bound + rounding else VIOLATED
+
+
+def verdict_from_test(p_value: float, level: float) -> str:
+    """Verdict of a claim checked by a significance test of its null hypothesis.
+
+    ``violated`` when the test rejects at ``level``; otherwise ``holds`` (the data are consistent
+    with the claim at the stated power of the test).
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    return VIOLATED if p_value < level else HOLDS
 
 
 def verdict_equivalent(ci_low: float, ci_high: float, predicted: float, margin: float) -> str:
@@ -113,12 +145,15 @@ class StudyResult:
 
     ``rows`` are the claim-level verdict rows (keys: ``claim``, ``reference``, ``parameters``,
     ``measured``, ``ci``, ``prediction``, ``verdict``, ``note``). ``tables`` maps a table id to
-    ``{"title", "columns", "rows"}``. ``figures`` are specs that :mod:`simulator.report` draws.
+    ``{"title", "columns", "rows"}`` with every row a dict keyed by exactly the column names.
+    ``figures`` are specs that :mod:`simulator.report` draws. ``title`` and ``claims`` are declared
+    once, when the study is registered (:func:`simulator.studies.registry.register`), which fills
+    them in the result its study returns.
     """
 
     study: str
-    title: str
-    claims: list[str]
+    title: str = ""
+    claims: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     figures: list[dict[str, Any]] = field(default_factory=list)
@@ -152,9 +187,27 @@ class StudyResult:
         )
 
     def add_table(
-        self, table_id: str, title: str, columns: list[str], rows: list[list[Any]]
+        self, table_id: str, title: str, columns: list[str], rows: list[dict[str, Any]]
     ) -> None:
-        self.tables[table_id] = {"title": title, "columns": columns, "rows": rows}
+        """Add table ``table_id``; each row maps every name of ``columns`` (and nothing else) to
+        its cell, so a value cannot land in the wrong column."""
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"table {table_id!r}: column names must be distinct, got {columns}")
+        if table_id in self.tables:
+            raise ValueError(f"table {table_id!r} added twice")
+        expected = set(columns)
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict) or set(row) != expected:
+                got = sorted(row) if isinstance(row, dict) else type(row).__name__
+                raise ValueError(
+                    f"table {table_id!r}: row {i} must be a dict with exactly the columns "
+                    f"{columns}, got {got}"
+                )
+        self.tables[table_id] = {
+            "title": title,
+            "columns": list(columns),
+            "rows": [{c: row[c] for c in columns} for row in rows],
+        }
 
     def add_figure(self, spec: dict[str, Any]) -> None:
         for key in ("id", "title", "series"):

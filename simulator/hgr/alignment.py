@@ -18,7 +18,7 @@ from scipy import special, stats
 
 from simulator.backend import RNGLike, normalize_rng, seed_entropy
 from simulator.hgr.estimators import check_channel_matrix, check_pmf
-from simulator.results import HOLDS, VIOLATED, verdict_upper_bound
+from simulator.results import verdict_exact_upper_bound, verdict_upper_bound
 from simulator.validation import check_int, check_real
 
 ENCODERS = ("linear", "mlp-tanh", "mlp-relu", "identity")
@@ -128,7 +128,7 @@ def prop1_exact_discrete(
         "m2": m2,
         "bound": b,
         "slack": b - alignment,
-        "verdict": HOLDS if alignment <= b + EXACT_TOL else VIOLATED,
+        "verdict": verdict_exact_upper_bound(alignment, b, EXACT_TOL),
         "method": "exact",
     }
 

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import special, stats
 
 from simulator.backend import RNGLike, normalize_rng
+from simulator.sphere.laws import cdf_1d
 from simulator.validation import check_int, check_real
 
 #: Default number of quadrature nodes of each radial law.
@@ -155,3 +156,57 @@ def radial_law(name: str, d: int, **params: float) -> RadialLaw:
     if name not in RADIAL_LAWS:
         raise ValueError(f"radial law must be one of {sorted(RADIAL_LAWS)}, got {name!r}")
     return RADIAL_LAWS[name](d, **params)
+
+
+@dataclass(frozen=True)
+class RadialCDFs:
+    """The three CDFs of ``sqrt(d) z_1`` compared in Prop. 2 for ``z = r u``, ``u ~ sigma``.
+
+    Attributes
+    ----------
+    finite_d : callable
+        Exact CDF at the law's dimension: ``F(x) = E_r[F_d(x / r)]`` with ``F_d`` the CDF of
+        ``sqrt(d) U_1`` (Lemma 3, Eq. 48), integrated by the law's quadrature rule.
+    best_gaussian : callable
+        CDF of ``N(0, E r^2)``, the Gaussian with the same variance.
+    limit : callable
+        Prop. 2's limit (Eq. 10): ``N(0, r0^2)`` under thin shell (Assumption 2, Eq. 9), the scale
+        mixture ``r N(0, 1)`` otherwise.
+    sd : float
+        ``sqrt(E r^2)``.
+    """
+
+    finite_d: Callable[[np.ndarray], np.ndarray]
+    best_gaussian: Callable[[np.ndarray], np.ndarray]
+    limit: Callable[[np.ndarray], np.ndarray]
+    sd: float
+
+
+def radial_cdfs(law: RadialLaw) -> RadialCDFs:
+    """CDFs of ``sqrt(d) z_1`` (exact at ``d = law.d``), of its best Gaussian and of Prop. 2's
+    limit (Eq. 10); each maps a 1-D array of points to a 1-D array of probabilities.
+
+    The finite-d CDF inherits the error of the law's quadrature rule; compare two rules (e.g.
+    ``n_nodes`` and ``2 n_nodes``) to bound it.
+    """
+    nodes, weights, d = law.nodes, law.weights, law.d
+
+    def finite_d(x: np.ndarray) -> np.ndarray:
+        return np.sum(weights[:, None] * cdf_1d(x[None, :] / nodes[:, None], d), axis=0)
+
+    sd = math.sqrt(law.second_moment)
+
+    def best_gaussian(x: np.ndarray) -> np.ndarray:
+        return special.ndtr(x / sd)
+
+    if law.thin_shell:
+        r0 = law.r0
+
+        def limit(x: np.ndarray) -> np.ndarray:
+            return special.ndtr(x / r0)
+    else:
+
+        def limit(x: np.ndarray) -> np.ndarray:
+            return np.sum(weights[:, None] * special.ndtr(x[None, :] / nodes[:, None]), axis=0)
+
+    return RadialCDFs(finite_d, best_gaussian, limit, sd)

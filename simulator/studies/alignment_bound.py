@@ -12,6 +12,7 @@ Gaussian channel with isotropic Gaussian input as the dimension grows).
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ from simulator.results import (
     combine_verdicts,
     series,
     verdict_equivalent,
+    verdict_exact_upper_bound,
+    verdict_lower_bound,
 )
 from simulator.sphere.vmf import mean_resultant_length
 from simulator.studies.registry import Cell, RunContext, register
@@ -40,37 +43,130 @@ FAMILIES = ("linear", "mlp-tanh", "mlp-relu")
 #: Confidence of each Monte Carlo verdict interval: Bonferroni over the ~40 Monte Carlo rows keeps
 #: the study-wide false-alarm rate near 5% (a tight case is otherwise 'violated' 2.5% of the time).
 VERDICT_CONFIDENCE = 0.999
+#: Labels of the channels of the Prop. 1 table (built by :func:`build_channel`).
+CHANNEL_LABELS = (
+    "gaussian-gaussian",
+    "gaussian-laplace",
+    "gaussian-uniform",
+    "eq53-laplace",
+    "bsc",
+    "qary",
+    "discrete-random",
+    "partial-sums",
+    "sparse-binary",
+    "vmf",
+)
+#: Gaussian-channel coefficient A of the tight case 2 (eta2 = A^2 for Gaussian input).
+TIGHT_A = 0.6
+#: Dimension of the vMF pairs of tight case 1 (views on S^7).
+TIGHT_VMF_D = 8
 
-SCALES: dict[str, dict[str, Any]] = {
-    "quick": {
-        "n_mc": 20_000,
-        "dim": 16,
-        "eq53_dim": 256,
-        "sparse_dim": 64,
-        "d_enc": 16,
-        "n_random": 200,
-        "n_dpi": 100,
-        "tight_p": [1, 2, 4, 16, 64, 256, 1024],
-        "tight_mc_p": [4, 64, 512],
-        "n_tight": 20_000,
-        "vmf_kappa": [0.5, 2.0, 8.0, 32.0],
-        "n_ace": 20_000,
-    },
-    "full": {
-        "n_mc": 200_000,
-        "dim": 64,
-        "eq53_dim": 1024,
-        "sparse_dim": 1024,
-        "d_enc": 64,
-        "n_random": 2000,
-        "n_dpi": 1000,
-        "tight_p": [1, 2, 4, 16, 64, 256, 1024, 4096, 16384],
-        "tight_mc_p": [4, 64, 512, 2048],
-        "n_tight": 100_000,
-        "vmf_kappa": [0.5, 2.0, 8.0, 32.0, 128.0],
-        "n_ace": 200_000,
-    },
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the study.
+
+    Attributes
+    ----------
+    n_mc, d_enc : int
+        Monte Carlo pairs per channel and encoder family, and encoder output dimension.
+    dim, eq53_dim, sparse_dim : int
+        Dimensions of the Gaussian-channel vectors, of Eq. 53's jittered vector and of the sparse
+        binary vector.
+    n_random, n_dpi : int
+        Random finite channels of the exact Prop. 1 check and random chains of the DPI check.
+    tight_p, tight_mc_p : tuple of int
+        Input dimensions of tight case 2, exactly and by Monte Carlo.
+    n_tight : int
+        Monte Carlo pairs per tight case.
+    vmf_kappa : tuple of float
+        Concentrations of tight case 1.
+    n_ace : int
+        Samples of each ACE estimate.
+    laplace_a : tuple of float
+        Coefficients ``A`` of the Eq. 53 Laplace table (App. E.1).
+    channels : tuple of str
+        Labels of :data:`CHANNEL_LABELS` in the Prop. 1 table.
+    """
+
+    n_mc: int
+    dim: int
+    eq53_dim: int
+    sparse_dim: int
+    d_enc: int
+    n_random: int
+    n_dpi: int
+    tight_p: tuple[int, ...]
+    tight_mc_p: tuple[int, ...]
+    n_tight: int
+    vmf_kappa: tuple[float, ...]
+    n_ace: int
+    laplace_a: tuple[float, ...] = LAPLACE_A
+    channels: tuple[str, ...] = CHANNEL_LABELS
+
+    def __post_init__(self) -> None:
+        unknown = set(self.channels) - set(CHANNEL_LABELS)
+        if unknown:
+            raise ValueError(f"channels must be among {CHANNEL_LABELS}, got {sorted(unknown)}")
+
+
+CONFIGS: dict[str, Config] = {
+    "quick": Config(
+        n_mc=20_000,
+        dim=16,
+        eq53_dim=256,
+        sparse_dim=64,
+        d_enc=16,
+        n_random=200,
+        n_dpi=100,
+        tight_p=(1, 2, 4, 16, 64, 256, 1024),
+        tight_mc_p=(4, 64, 512),
+        n_tight=20_000,
+        vmf_kappa=(0.5, 2.0, 8.0, 32.0),
+        n_ace=20_000,
+    ),
+    "full": Config(
+        n_mc=200_000,
+        dim=64,
+        eq53_dim=1024,
+        sparse_dim=1024,
+        d_enc=64,
+        n_random=2000,
+        n_dpi=1000,
+        tight_p=(1, 2, 4, 16, 64, 256, 1024, 4096, 16384),
+        tight_mc_p=(4, 64, 512, 2048),
+        n_tight=100_000,
+        vmf_kappa=(0.5, 2.0, 8.0, 32.0, 128.0),
+        n_ace=200_000,
+    ),
 }
+#: A run of a few seconds for tests: small samples, one Laplace coefficient, and without the
+#: jittered Eq. 53 vector (its bracketing dominates every other cell).
+TINY = Config(
+    n_mc=2000,
+    dim=4,
+    eq53_dim=8,
+    sparse_dim=8,
+    d_enc=4,
+    n_random=20,
+    n_dpi=10,
+    tight_p=(1, 2, 4),
+    tight_mc_p=(4,),
+    n_tight=2000,
+    vmf_kappa=(0.5, 8.0),
+    n_ace=2000,
+    laplace_a=(0.2,),
+    channels=tuple(c for c in CHANNEL_LABELS if c != "eq53-laplace"),
+)
+
+
+@dataclass(frozen=True)
+class ChannelSetup:
+    """What a channel cell needs to rebuild its channel: the study config and the drawn rows of
+    the 'discrete-random' channel (drawn once, in their own cell)."""
+
+    config: Config
+    random_matrix: tuple[tuple[float, ...], ...]
 
 
 def _random_channel_matrix(cell: Cell) -> list[list[float]]:
@@ -78,24 +174,30 @@ def _random_channel_matrix(cell: Cell) -> list[list[float]]:
     return cell.rng.dirichlet(np.ones(5), size=6).tolist()
 
 
-def _channels(ctx: RunContext, cfg: dict[str, Any]) -> list[tuple[str, Any]]:
-    dim = cfg["dim"]
-    w = np.array(ctx.cell(("channel-definition", "discrete-random"), _random_channel_matrix))
-    return [
-        ("gaussian-gaussian", ch.GaussianChannel(0.6, ch.input_law("gaussian"), dim)),
-        ("gaussian-laplace", ch.GaussianChannel(0.6, ch.input_law("laplace"), dim)),
-        ("gaussian-uniform", ch.GaussianChannel(0.6, ch.input_law("uniform"), dim)),
-        (
-            "eq53-laplace",
-            ch.GaussianChannel(0.6, ch.input_law("laplace"), cfg["eq53_dim"], ch.Jitter()),
-        ),
-        ("bsc", ch.bsc(0.1)),
-        ("qary", ch.qary_symmetric(5, 0.3)),
-        ("discrete-random", ch.discrete_channel(w)),
-        ("partial-sums", ch.PartialSums(3, 7, "bernoulli", 0.3)),
-        ("sparse-binary", ch.sparse_binary_flip(0.05, 0.001, cfg["sparse_dim"])),
-        ("vmf", ch.VMFChannel(8, 5.0)),
-    ]
+def build_channel(label: str, setup: ChannelSetup) -> Any:
+    """The channel object of :mod:`simulator.hgr.channels` labelled ``label``."""
+    cfg = setup.config
+    if label == "gaussian-gaussian":
+        return ch.GaussianChannel(0.6, ch.input_law("gaussian"), cfg.dim)
+    if label == "gaussian-laplace":
+        return ch.GaussianChannel(0.6, ch.input_law("laplace"), cfg.dim)
+    if label == "gaussian-uniform":
+        return ch.GaussianChannel(0.6, ch.input_law("uniform"), cfg.dim)
+    if label == "eq53-laplace":
+        return ch.GaussianChannel(0.6, ch.input_law("laplace"), cfg.eq53_dim, ch.Jitter())
+    if label == "bsc":
+        return ch.bsc(0.1)
+    if label == "qary":
+        return ch.qary_symmetric(5, 0.3)
+    if label == "discrete-random":
+        return ch.discrete_channel(np.array(setup.random_matrix))
+    if label == "partial-sums":
+        return ch.PartialSums(3, 7, "bernoulli", 0.3)
+    if label == "sparse-binary":
+        return ch.sparse_binary_flip(0.05, 0.001, cfg.sparse_dim)
+    if label == "vmf":
+        return ch.VMFChannel(8, 5.0)
+    raise ValueError(f"channel label must be one of {CHANNEL_LABELS}, got {label!r}")
 
 
 def _eta2_of(channel: Any) -> tuple[float, float, float, str]:
@@ -119,7 +221,11 @@ def _finite_embedding(channel: Any, family: str, d: int, gen: np.random.Generato
     return al.make_encoder(family, 1, d, rng=gen)(symbols)
 
 
-def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> dict[str, Any]:
+def _channel_cell(cell: Cell) -> dict[str, Any]:
+    label = cell.key[1]
+    setup: ChannelSetup = cell.config
+    cfg = setup.config
+    channel = build_channel(label, setup)
     eta2, eta2_err, views, method = _eta2_of(channel)
     rows = []
     finite = channel.discrete() if hasattr(channel, "discrete") else None
@@ -128,7 +234,7 @@ def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> 
     *family_gens, ace_gen = cell.rng.spawn(len(families) + 1)
     for family, gen in zip(families, family_gens, strict=True):
         if scalar_finite:
-            emb = _finite_embedding(channel, family, cfg["d_enc"], gen)
+            emb = _finite_embedding(channel, family, cfg.d_enc, gen)
             r = al.prop1_exact_discrete(*finite, emb, eta2)
             rows.append(
                 {
@@ -141,13 +247,10 @@ def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> 
                     "bound": r["bound"],
                     "slack": r["slack"],
                     "slack_ci": None,
+                    # Beyond rounding, the error of eta2 makes the exact slack an interval.
                     "verdict": r["verdict"]
                     if eta2_err < al.EXACT_TOL
-                    else (
-                        HOLDS
-                        if r["slack"] > eta2_err
-                        else (VIOLATED if r["slack"] < -eta2_err else INCONCLUSIVE)
-                    ),
+                    else verdict_lower_bound(r["slack"] - eta2_err, r["slack"] + eta2_err, 0.0),
                 }
             )
             continue
@@ -155,8 +258,8 @@ def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> 
             channel,
             family,
             eta2,
-            d=cfg["d_enc"],
-            n=cfg["n_mc"],
+            d=cfg.d_enc,
+            n=cfg.n_mc,
             eta2_error=eta2_err,
             confidence=VERDICT_CONFIDENCE,
             rng=gen,
@@ -193,7 +296,7 @@ def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> 
         )
     ace = None
     if not isinstance(channel, ch.VMFChannel) and getattr(channel, "dim", 1) <= 1024:
-        a = mildness.channel_hgr(channel, "ace", n_samples=cfg["n_ace"], rng=ace_gen)
+        a = mildness.channel_hgr(channel, "ace", n_samples=cfg.n_ace, rng=ace_gen)
         ace = {"eta2": a["eta2"], "ci": [a["ci"][0] ** 2, a["ci"][1] ** 2]}
     return {
         "label": label,
@@ -207,39 +310,34 @@ def _channel_cell(cell: Cell, cfg: dict[str, Any], label: str, channel: Any) -> 
     }
 
 
-def _laplace_table(ctx: RunContext, result: StudyResult) -> list[dict[str, Any]]:
-    out = []
-    for a in LAPLACE_A:
-        out.append(ctx.cell(("laplace", a), lambda c: mildness.eq53_eta2(c.key[1], "laplace")))
+def _laplace_cell(cell: Cell) -> dict[str, Any]:
+    return mildness.eq53_eta2(cell.key[1], "laplace")
+
+
+def _laplace_table(ctx: RunContext, cfg: Config, result: StudyResult) -> list[dict[str, Any]]:
+    out = ctx.map(_laplace_cell, [("laplace", a) for a in cfg.laplace_a], desc="Eq. 53 Laplace")
     rows = []
     for r in out:
         tail = ch.GaussianChannel(r["A"], ch.input_law("laplace")).tail_rho() ** 2
         rows.append(
-            [
-                r["A"],
-                r["A2"],
-                r["eta2_plain"],
-                tail,
-                r["eta2_noise_dropout"],
-                r["erasure_check"]["(1-p) eta2(noise only)"],
-                r["erasure_check"]["direct"],
-                r["eta2_with_scale_interval"],
-            ]
+            {
+                "A": r["A"],
+                "A^2 (Gaussian input)": r["A2"],
+                "eta2, no jitter": r["eta2_plain"],
+                "Laplace tail edge exp(-tau^2/4)": tail,
+                "eta2, noise + dropout": r["eta2_noise_dropout"],
+                "erasure check: (1-p) eta2(noise only), discretised": r["erasure_check"][
+                    "(1-p) eta2(noise only)"
+                ],
+                "erasure check: eta2(noise + dropout), discretised": r["erasure_check"]["direct"],
+                "eta2 with all jitter (interval)": r["eta2_with_scale_interval"],
+            }
         )
     result.add_table(
         "laplace-eta2",
         "eta2 of the paper's Laplace experiment (Eq. 53, App. E.1): X0 iid Laplace(0,1) "
         "coordinates; jitter = noise 0.2, dropout 0.1, scale exp(N(0, 0.1^2))",
-        [
-            "A",
-            "A^2 (Gaussian input)",
-            "eta2, no jitter",
-            "Laplace tail edge exp(-tau^2/4)",
-            "eta2, noise + dropout",
-            "erasure check: (1-p) eta2(noise only), discretised",
-            "erasure check: eta2(noise + dropout), discretised",
-            "eta2 with all jitter (interval)",
-        ],
+        list(rows[0]),
         rows,
     )
     differs = [HOLDS if abs(r["eta2_plain"] - r["A2"]) > 1e-6 else VIOLATED for r in out]
@@ -255,25 +353,33 @@ def _laplace_table(ctx: RunContext, result: StudyResult) -> list[dict[str, Any]]
     return out
 
 
-def _dpi_section(
-    ctx: RunContext, cfg: dict[str, Any], result: StudyResult, cells: list[dict[str, Any]]
-) -> None:
-    def compute(cell: Cell) -> dict[str, Any]:
-        gen = cell.rng
-        slacks, verdicts = [], []
-        for _ in range(cfg["n_dpi"]):
-            k0, k1, k2 = gen.integers(2, 7, size=3)
-            p0 = gen.dirichlet(np.ones(k0))
-            w1 = gen.dirichlet(np.full(k1, 0.5), size=k0)
-            w2 = gen.dirichlet(np.full(k2, 0.5), size=k1)
-            r = dpi_check(p0, w1, w2)
-            slacks.append(r["slack"])
-            verdicts.append(r["verdict"])
-        return {"min_slack": float(min(slacks)), "verdicts": verdicts}
+def _dpi_cell(cell: Cell) -> dict[str, Any]:
+    gen = cell.rng
+    slacks, verdicts = [], []
+    for _ in range(cell.config.n_dpi):
+        k0, k1, k2 = gen.integers(2, 7, size=3)
+        p0 = gen.dirichlet(np.ones(k0))
+        w1 = gen.dirichlet(np.full(k1, 0.5), size=k0)
+        w2 = gen.dirichlet(np.full(k2, 0.5), size=k1)
+        r = dpi_check(p0, w1, w2)
+        slacks.append(r["slack"])
+        verdicts.append(r["verdict"])
+    return {"min_slack": float(min(slacks)), "verdicts": verdicts}
 
-    r = ctx.cell(("dpi", "random-chains"), compute)
+
+def _dpi_section(
+    ctx: RunContext, cfg: Config, result: StudyResult, cells: list[dict[str, Any]]
+) -> None:
+    r = ctx.cell(("dpi", "random-chains"), _dpi_cell, cfg)
     views_rows = [
-        [c["label"], c["eta2"], c["views"], c["eta2"] - c["views"], c["method"]] for c in cells
+        {
+            "channel": c["label"],
+            "eta2": c["eta2"],
+            "rho_m(X, Y)": c["views"],
+            "eta2 - rho_m(X, Y)": c["eta2"] - c["views"],
+            "method": c["method"],
+        }
+        for c in cells
     ]
     result.add_table(
         "dpi-views",
@@ -286,18 +392,18 @@ def _dpi_section(
         "Multiplicative DPI rho_m(X0, Z) <= rho_m(X0, X) rho_m(X, Z) (Eq. 23)",
         ["chain", "rho_m(X0,X)", "rho_m(X,Z)", "product", "rho_m(X0,Z)", "verdict"],
         [
-            [
-                f"{cfg['n_dpi']} random discrete chains (exact)",
-                None,
-                None,
-                None,
-                f"min slack {r['min_slack']:.3g}",
-                combine_verdicts(r["verdicts"]),
-            ],
+            {
+                "chain": f"{cfg.n_dpi} random discrete chains (exact)",
+                "rho_m(X0,X)": None,
+                "rho_m(X,Z)": None,
+                "product": None,
+                "rho_m(X0,Z)": f"min slack {r['min_slack']:.3g}",
+                "verdict": combine_verdicts(r["verdicts"]),
+            }
         ],
     )
     exact_views = [
-        HOLDS if c["eta2"] - c["views"] >= -1e-10 else VIOLATED
+        verdict_exact_upper_bound(c["views"], c["eta2"], 1e-10)
         for c in cells
         if c["method"] in ("exact", "closed-form")
     ]
@@ -308,28 +414,29 @@ def _dpi_section(
         combine_verdicts(r["verdicts"] + exact_views),
         measured={"min slack (chains)": r["min_slack"]},
         prediction="slack >= 0",
-        parameters={"chains": cfg["n_dpi"]},
+        parameters={"chains": cfg.n_dpi},
         note="exact SVDs; for conditionally iid views rho_m(X, Y) = eta2 (operator T T*)",
     )
 
 
-def _random_exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
-    def compute(cell: Cell) -> dict[str, Any]:
-        gen = cell.rng
-        slacks, verdicts = [], []
-        for _ in range(cfg["n_random"]):
-            k0, k = (int(v) for v in gen.integers(2, 9, size=2))
-            d = int(gen.integers(2, 9))
-            p0 = gen.dirichlet(np.ones(k0))
-            w = gen.dirichlet(np.full(k, float(gen.choice([0.2, 1.0, 5.0]))), size=k0)
-            eta2 = hgr_discrete(joint_from_channel(p0, w)).value ** 2
-            emb = gen.standard_normal((k, d)) + gen.standard_normal(d) * gen.random()
-            r = al.prop1_exact_discrete(p0, w, emb, eta2)
-            slacks.append(r["slack"])
-            verdicts.append(r["verdict"])
-        return {"min_slack": float(min(slacks)), "verdicts": verdicts}
+def _random_exact_cell(cell: Cell) -> dict[str, Any]:
+    gen = cell.rng
+    slacks, verdicts = [], []
+    for _ in range(cell.config.n_random):
+        k0, k = (int(v) for v in gen.integers(2, 9, size=2))
+        d = int(gen.integers(2, 9))
+        p0 = gen.dirichlet(np.ones(k0))
+        w = gen.dirichlet(np.full(k, float(gen.choice([0.2, 1.0, 5.0]))), size=k0)
+        eta2 = hgr_discrete(joint_from_channel(p0, w)).value ** 2
+        emb = gen.standard_normal((k, d)) + gen.standard_normal(d) * gen.random()
+        r = al.prop1_exact_discrete(p0, w, emb, eta2)
+        slacks.append(r["slack"])
+        verdicts.append(r["verdict"])
+    return {"min_slack": float(min(slacks)), "verdicts": verdicts}
 
-    r = ctx.cell(("prop1", "random-exact"), compute)
+
+def _random_exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
+    r = ctx.cell(("prop1", "random-exact"), _random_exact_cell, cfg)
     result.add_verdict(
         "Prop. 1 on random finite channels and random encoders, computed exactly",
         "Prop. 1, Eq. 6",
@@ -340,77 +447,92 @@ def _random_exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyRes
     )
 
 
-def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
-    a_coef = 0.6
-    eta2 = a_coef**2
-    exact_ratio = [al.isotropic_gaussian_alignment(p, eta2) / eta2 for p in cfg["tight_p"]]
+def _tight_gauss_cell(cell: Cell) -> dict[str, Any]:
+    p = cell.key[2]
+    channel = ch.GaussianChannel(TIGHT_A, ch.input_law("gaussian"), p)
+    r = al.prop1_monte_carlo(
+        channel,
+        "linear",
+        TIGHT_A**2,
+        d=p if p >= 2 else 2,
+        n=cell.config.n_tight,
+        confidence=VERDICT_CONFIDENCE,
+        rng=cell.rng,
+    )
+    return {"alignment": r["alignment"], "bound": r["bound"], "verdict": r["verdict"]}
 
-    def mc(cell: Cell) -> dict[str, Any]:
-        p, gen = cell.key[2], cell.rng
-        channel = ch.GaussianChannel(a_coef, ch.input_law("gaussian"), p)
-        r = al.prop1_monte_carlo(
-            channel,
-            "linear",
-            eta2,
-            d=p if p >= 2 else 2,
-            n=cfg["n_tight"],
-            confidence=VERDICT_CONFIDENCE,
-            rng=gen,
-        )
-        return {"alignment": r["alignment"], "bound": r["bound"], "verdict": r["verdict"]}
 
-    mc_rows = [(p, ctx.cell(("tight", "gauss", p), mc)) for p in cfg["tight_mc_p"]]
-    d = 8
+def _tight_vmf_cell(cell: Cell) -> dict[str, Any]:
+    kappa = cell.key[2]
+    channel = ch.VMFChannel(TIGHT_VMF_D, kappa)
+    a2 = float(mean_resultant_length(TIGHT_VMF_D, kappa)) ** 2
+    r = al.prop1_monte_carlo(
+        channel,
+        "identity",
+        a2,
+        n=cell.config.n_tight,
+        confidence=VERDICT_CONFIDENCE,
+        rng=cell.rng,
+    )
+    return {"alignment": r["alignment"], "slack": r["slack"]}
+
+
+def _tight_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
+    eta2 = TIGHT_A**2
+    exact_ratio = [al.isotropic_gaussian_alignment(p, eta2) / eta2 for p in cfg.tight_p]
+    gauss = ctx.map(
+        _tight_gauss_cell, [("tight", "gauss", p) for p in cfg.tight_mc_p], cfg, desc="tight cases"
+    )
+    mc_rows = list(zip(cfg.tight_mc_p, gauss, strict=True))
+    d = TIGHT_VMF_D
+    vmf = ctx.map(_tight_vmf_cell, [("tight", "vmf", kappa) for kappa in cfg.vmf_kappa], cfg)
     vmf_rows = []
-    for kappa in cfg["vmf_kappa"]:
-        channel = ch.VMFChannel(d, kappa)
+    for kappa, r in zip(cfg.vmf_kappa, vmf, strict=True):
         a2 = float(mean_resultant_length(d, kappa)) ** 2
-
-        def vmf_cell(cell: Cell, channel: ch.VMFChannel = channel, a2: float = a2) -> dict:
-            r = al.prop1_monte_carlo(
-                channel,
-                "identity",
-                a2,
-                n=cfg["n_tight"],
-                confidence=VERDICT_CONFIDENCE,
-                rng=cell.rng,
-            )
-            return {"alignment": r["alignment"], "slack": r["slack"]}
-
-        r = ctx.cell(("tight", "vmf", kappa), vmf_cell)
         vmf_rows.append(
-            [kappa, a2, a2, 0.0, r["alignment"]["value"], r["alignment"]["ci"], r["slack"]["ci"]]
+            {
+                "kappa": kappa,
+                "eta2 = A_d^2": a2,
+                "E[u.v] exact": a2,
+                "slack exact": 0.0,
+                "E[u.v] Monte Carlo": r["alignment"]["value"],
+                "MC CI": r["alignment"]["ci"],
+                "slack CI": r["slack"]["ci"],
+            }
         )
     result.add_table(
         "tight-vmf",
         f"Tight case 1: vMF views on S^{d - 1} with the identity encoder; E[u.v] = A_d(kappa)^2 "
         "= eta2 and m = 0",
-        [
-            "kappa",
-            "eta2 = A_d^2",
-            "E[u.v] exact",
-            "slack exact",
-            "E[u.v] Monte Carlo",
-            "MC CI",
-            "slack CI",
-        ],
+        list(vmf_rows[0]),
         vmf_rows,
     )
+    gauss_columns = [
+        "p",
+        "E[u.v]/eta2 exact (orthonormal W)",
+        "E[u.v] MC (Gaussian W)",
+        "MC CI",
+        "bound = eta2",
+    ]
     result.add_table(
         "tight-gaussian",
         "Tight case 2: Gaussian channel A = 0.6, isotropic Gaussian input of dimension p; "
         "E[u.v]/eta2 for an orthonormal linear encoder (exact) and a random Gaussian p x p "
         "one (MC)",
+        gauss_columns,
         [
-            "p",
-            "E[u.v]/eta2 exact (orthonormal W)",
-            "E[u.v] MC (Gaussian W)",
-            "MC CI",
-            "bound = eta2",
-        ],
-        [[p, exact_ratio[i], None, None, eta2] for i, p in enumerate(cfg["tight_p"])]
+            dict(zip(gauss_columns, [p, ratio, None, None, eta2], strict=True))
+            for p, ratio in zip(cfg.tight_p, exact_ratio, strict=True)
+        ]
         + [
-            [p, None, r["alignment"]["value"], r["alignment"]["ci"], r["bound"]] for p, r in mc_rows
+            dict(
+                zip(
+                    gauss_columns,
+                    [p, None, r["alignment"]["value"], r["alignment"]["ci"], r["bound"]],
+                    strict=True,
+                )
+            )
+            for p, r in mc_rows
         ],
     )
     result.add_figure(
@@ -421,7 +543,7 @@ def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
             "ylabel": "E[u.v] / eta2",
             "xscale": "log",
             "series": [
-                series("orthonormal W (exact)", cfg["tight_p"], exact_ratio),
+                series("orthonormal W (exact)", cfg.tight_p, exact_ratio),
                 series(
                     "Gaussian W (Monte Carlo)",
                     [p for p, _ in mc_rows],
@@ -430,14 +552,17 @@ def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
                     yerr_low=[r["alignment"]["ci"][0] / eta2 for _, r in mc_rows],
                     yerr_high=[r["alignment"]["ci"][1] / eta2 for _, r in mc_rows],
                 ),
-                series("bound eta2", cfg["tight_p"], [1.0] * len(cfg["tight_p"]), style="dashed"),
+                series("bound eta2", cfg.tight_p, [1.0] * len(cfg.tight_p), style="dashed"),
             ],
         }
     )
     gap = 1.0 - exact_ratio[-1]
     # Covering 0 alone is no evidence of equality: the vMF slack CIs must lie inside +-margin.
     vmf_verdict = combine_verdicts(
-        [verdict_equivalent(v[6][0], v[6][1], 0.0, TIGHT_MARGIN) for v in vmf_rows]
+        [
+            verdict_equivalent(v["slack CI"][0], v["slack CI"][1], 0.0, TIGHT_MARGIN)
+            for v in vmf_rows
+        ]
     )
     exact_ok = 0.0 < gap < 1e-3 and all(b >= a for a, b in itertools.pairwise(exact_ratio))
     result.add_verdict(
@@ -447,10 +572,10 @@ def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
         combine_verdicts([vmf_verdict, HOLDS if exact_ok else INCONCLUSIVE]),
         measured={
             "1 - E[u.v]/eta2 at largest p": gap,
-            "widest vMF slack CI": max(v[6][1] - v[6][0] for v in vmf_rows),
+            "widest vMF slack CI": max(v["slack CI"][1] - v["slack CI"][0] for v in vmf_rows),
         },
         prediction="ratio -> 1 monotonically; vMF slack = 0",
-        parameters={"A": a_coef, "p": cfg["tight_p"], "vmf d": d, "kappa": cfg["vmf_kappa"]},
+        parameters={"A": TIGHT_A, "p": cfg.tight_p, "vmf d": d, "kappa": cfg.vmf_kappa},
         note="1 - ratio decays like 1/(2p)",
     )
 
@@ -459,65 +584,44 @@ def _tight_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
     NAME,
     "eta2, the multiplicative DPI and the Prop. 1 alignment bound",
     ("Prop. 1, Eq. 6", "Eq. 5", "Eq. 23", "App. A.2", "App. E.1 (Eq. 53)"),
+    configs=CONFIGS,
+    tiny=TINY,
 )
 def run(ctx: RunContext) -> StudyResult:
-    """Run the study (see the module docstring)."""
-    cfg = SCALES[ctx.scale]
-    result = StudyResult(
-        NAME,
-        "eta2, the multiplicative DPI and the Prop. 1 alignment bound",
-        ["Prop. 1, Eq. 6", "Eq. 5", "Eq. 23", "App. A.2", "App. E.1 (Eq. 53)"],
+    """Run the study on ``ctx.config`` or the config of ``ctx.scale`` (see the module docstring)."""
+    cfg = ctx.config or CONFIGS[ctx.scale]
+    result = StudyResult(NAME)
+    matrix = ctx.cell(("channel-definition", "discrete-random"), _random_channel_matrix)
+    setup = ChannelSetup(cfg, tuple(tuple(row) for row in matrix))
+    cells = ctx.map(
+        _channel_cell, [("channel", label) for label in cfg.channels], setup, desc="channels"
     )
-    channel_list = _channels(ctx, cfg)
-    cells = []
-    for label, channel in ctx.progress(channel_list, total=len(channel_list), desc="channels"):
-        cells.append(
-            ctx.cell(
-                ("channel", label),
-                lambda c, label=label, channel=channel: _channel_cell(c, cfg, label, channel),
-            )
-        )
     rows, verdicts = [], []
     for c in cells:
         for r in c["rows"]:
             rows.append(
-                [
-                    c["label"],
-                    c["eta2"],
-                    c["eta2_error"],
-                    c["views"],
-                    c["ace"]["ci"] if c["ace"] else None,
-                    r["encoder"],
-                    r["method"],
-                    r["alignment"],
-                    r["alignment_ci"],
-                    r["m2"],
-                    r["bound"],
-                    r["slack"],
-                    r["slack_ci"],
-                    r["verdict"],
-                ]
+                {
+                    "channel": c["label"],
+                    "eta2": c["eta2"],
+                    "eta2 error": c["eta2_error"],
+                    "rho_m(X, Y)": c["views"],
+                    "eta2 ACE CI": c["ace"]["ci"] if c["ace"] else None,
+                    "encoder": r["encoder"],
+                    "method": r["method"],
+                    "E[u.v]": r["alignment"],
+                    "E[u.v] CI": r["alignment_ci"],
+                    "||m||^2": r["m2"],
+                    "bound": r["bound"],
+                    "slack": r["slack"],
+                    "slack CI": r["slack_ci"],
+                    "verdict": r["verdict"],
+                }
             )
             verdicts.append(r["verdict"])
     result.add_table(
         "prop1",
         "Prop. 1 (Eq. 6) per channel and encoder: E[u.v] <= eta2 + (1 - eta2)||m||^2",
-        [
-            "channel",
-            "eta2",
-            "eta2 error",
-            "rho_m(X, Y)",
-            "eta2 ACE CI",
-            "encoder",
-            "method",
-            "E[u.v]",
-            "E[u.v] CI",
-            "||m||^2",
-            "bound",
-            "slack",
-            "slack CI",
-            "verdict",
-        ],
+        list(rows[0]),
         rows,
     )
     result.add_verdict(
@@ -531,11 +635,11 @@ def run(ctx: RunContext) -> StudyResult:
             "violated": verdicts.count(VIOLATED),
         },
         prediction="slack >= 0",
-        parameters={"n": cfg["n_mc"], "encoder dim": cfg["d_enc"]},
+        parameters={"n": cfg.n_mc, "encoder dim": cfg.d_enc},
         note="Monte Carlo slack CIs at 99.9% (Bonferroni); inconclusive rows are tight cases "
         "(slack CI straddles 0), e.g. vMF with the identity encoder",
     )
-    lap = _laplace_table(ctx, result)
+    lap = _laplace_table(ctx, cfg, result)
     for r in lap:
         result.notes.append(
             f"Laplace A={r['A']}: eta2 {r['eta2_plain']:.6f} without jitter (A^2 = {r['A2']:.2f});"
@@ -551,7 +655,7 @@ def run(ctx: RunContext) -> StudyResult:
         "(simulator.hgr.channels.eq53_eta2)."
     )
     result.notes.append(
-        f"ACE columns use {cfg['n_ace']} simulated coordinate pairs with equal-count bins: the "
+        f"ACE columns use {cfg.n_ace} simulated coordinate pairs with equal-count bins: the "
         "binned estimand is a lower bound on rho_m; tail-driven suprema (Laplace) are missed."
     )
     return result

@@ -6,12 +6,41 @@ ignores ``ctx.seed``; ``ctx.scale`` does not change them either.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from simulator.results import HOLDS, VIOLATED, StudyResult
-from simulator.studies.registry import RunContext, register
+from simulator.studies.registry import Cell, RunContext, register
+
+NAME = "proofs"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Which checks run.
+
+    Attributes
+    ----------
+    checks : tuple of str or None
+        Ids of :func:`proofs_check.core.load_all` to run, in this order; None runs every check.
+    """
+
+    checks: tuple[str, ...] | None = None
+
+
+CONFIGS: dict[str, Config] = {"quick": Config(), "full": Config()}
+#: Two fast checks (one symbolic, one high-precision), for tests.
+TINY = Config(checks=("sphere.archimedes", "sphere.beta-laws"))
+
+
+def _check_cell(cell: Cell) -> dict[str, Any]:
+    from proofs_check.core import load_all
+
+    return load_all()[cell.key[1]].run().to_dict()
 
 
 @register(
-    "proofs",
+    NAME,
     "Symbolic, high-precision and Monte Carlo verification of the paper's closed forms",
     (
         "theory.md s.4 closed forms",
@@ -26,19 +55,22 @@ from simulator.studies.registry import RunContext, register
         "Theorem 1 (Eq. 19)",
         "Prop. 2 (Eq. 10)",
     ),
+    configs=CONFIGS,
+    tiny=TINY,
 )
 def run(ctx: RunContext) -> StudyResult:
+    """Run the checks of ``ctx.config`` (default: every check)."""
     from proofs_check.core import load_all
 
-    checks = list(load_all().values())
-    result = StudyResult(
-        "proofs",
-        "Proof checks: closed forms and inequalities",
-        sorted({c.reference for c in checks}),
-    )
+    cfg = ctx.config or CONFIGS[ctx.scale]
+    known = load_all()
+    ids = list(known) if cfg.checks is None else list(cfg.checks)
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(f"checks must be ids of proofs_check.load_all(), got unknown {unknown}")
+    result = StudyResult(NAME)
     rows = []
-    for c in ctx.progress(checks, total=len(checks), desc="proofs"):
-        r = ctx.cell(("proofs", c.id), lambda _cell, c=c: c.run().to_dict())
+    for r in ctx.map(_check_cell, [("proofs", i) for i in ids], desc="proofs"):
         result.add_verdict(
             r["statement"],
             r["reference"],
@@ -47,7 +79,14 @@ def run(ctx: RunContext) -> StudyResult:
             parameters={"id": r["id"], "method": r["method"]},
             note=r["evidence"],
         )
-        rows.append([r["id"], r["method"], r["status"], round(r["seconds"], 3)])
+        rows.append(
+            {
+                "id": r["id"],
+                "method": r["method"],
+                "status": r["status"],
+                "seconds": round(r["seconds"], 3),
+            }
+        )
     result.add_table(
         "timings", "Checks, methods and run times", ["id", "method", "status", "seconds"], rows
     )

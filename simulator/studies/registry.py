@@ -195,19 +195,47 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Study:
-    """A registered study: its name, a one-line title, the claims it tests and its runner."""
+    """A registered study.
+
+    Attributes
+    ----------
+    name, title : str
+        Registry name and one-line title (also the title of its result).
+    claims : tuple of str
+        The paper claims it tests, declared once here and copied into every result.
+    run : callable
+        ``run(ctx) -> StudyResult``.
+    configs : dict
+        Frozen config dataclass per scale of :data:`SCALES`; the study reads
+        ``ctx.config or configs[ctx.scale]``.
+    tiny : object
+        A config that runs in seconds, for tests (``RunContext(config=study.tiny)``).
+    """
 
     name: str
     title: str
     claims: tuple[str, ...]
     run: Callable[[RunContext], StudyResult]
+    configs: dict[str, Any]
+    tiny: Any
 
 
 STUDIES: dict[str, Study] = {}
 
 
-def register(name: str, title: str, claims: tuple[str, ...]) -> Callable:
-    """Decorator registering ``run(ctx) -> StudyResult`` as study ``name``."""
+def register(
+    name: str, title: str, claims: tuple[str, ...], *, configs: dict[str, Any], tiny: Any
+) -> Callable:
+    """Decorator registering ``run(ctx) -> StudyResult`` as study ``name``.
+
+    ``configs`` maps every scale of :data:`SCALES` to a frozen dataclass config and ``tiny`` is a
+    config of the same type for tests. The result the study returns gets ``title`` and ``claims``.
+    """
+    if set(configs) != set(SCALES):
+        raise ValueError(f"study {name!r}: configs must cover the scales {SCALES}")
+    kinds = {type(c) for c in (*configs.values(), tiny)}
+    if len(kinds) != 1:
+        raise ValueError(f"study {name!r}: configs and tiny must share one type, got {kinds}")
 
     def wrap(fn: Callable[[RunContext], StudyResult]) -> Callable[[RunContext], StudyResult]:
         if name in STUDIES:
@@ -215,11 +243,20 @@ def register(name: str, title: str, claims: tuple[str, ...]) -> Callable:
 
         @functools.wraps(fn)
         def run(ctx: RunContext) -> StudyResult:
+            if ctx.config is not None and not isinstance(ctx.config, type(tiny)):
+                raise ValueError(
+                    f"config of study {name!r} must be a {type(tiny).__name__}, "
+                    f"got {type(ctx.config).__name__}"
+                )
             # The study name is part of every cell's RNG address: a context is always bound to
             # the study that runs in it (its store and address log are shared, not copied).
-            return fn(ctx if ctx.study == name else replace(ctx, study=name))
+            result = fn(ctx if ctx.study == name else replace(ctx, study=name))
+            if result.study != name:
+                raise ValueError(f"study {name!r} returned the result of {result.study!r}")
+            result.title, result.claims = title, list(claims)
+            return result
 
-        STUDIES[name] = Study(name, title, claims, run)
+        STUDIES[name] = Study(name, title, claims, run, dict(configs), tiny)
         return run
 
     return wrap

@@ -12,26 +12,31 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import stats
 
 from simulator.backend import to_host
 from simulator.results import (
     HOLDS,
-    INCONCLUSIVE,
     VIOLATED,
     StudyResult,
     combine_verdicts,
     series,
     verdict_equivalent,
+    verdict_exact_upper_bound,
+    verdict_from_test,
+    verdict_lower_bound,
 )
 from simulator.sphere import radial
 from simulator.sphere.distances import (
     energy_distance_gaussian,
     kl_estimate,
+    kolmogorov_between,
     ks_distance,
+    loglog_slope,
     sliced_ks,
     tv_estimate,
 )
@@ -46,57 +51,83 @@ TV_TOLERANCES = (0.1, 0.01, 0.001)
 SLOPE_D_MIN = 256
 #: Random directions of the sliced Kolmogorov estimate (k > 1).
 SLICED_DIRECTIONS = 8
+#: Column of the Monte Carlo table holding the Kolmogorov estimate.
+MC_KS_COLUMN = f"MC Kolmogorov (k=1) / max over {SLICED_DIRECTIONS} projections (k>1)"
 #: Practical margin for "the fitted slope equals the predicted power of d".
 SLOPE_MARGIN = 0.05
 #: Relative accuracy of the exact quadrature (verified in the tests); bounds closer than this to
 #: the exact TV are called inconclusive rather than decided.
 EXACT_RTOL = 1e-8
 
-SCALES: dict[str, dict[str, Any]] = {
-    "quick": {
-        "d_exact": [2**j for j in range(3, 15)],
-        "d_mc": [8, 64, 512, 4096],
-        "k_mc": (1, 2, 3),
-        "n_mc": 20_000,
-        "replicates": 8,
-        "d_frame": [16, 256, 2048],
-        "n_frame": 20_000,
-        "d_radial": [8, 32, 128, 512, 2048, 8192],
-        "n_radial": 20_000,
-    },
-    "full": {
-        "d_exact": [2**j for j in range(3, 21)],
-        "d_mc": [8, 64, 512, 4096, 32768, 262144],
-        "k_mc": (1, 2, 3),
-        "n_mc": 100_000,
-        "replicates": 16,
-        "d_frame": [16, 256, 2048, 16384],
-        "n_frame": 50_000,
-        "d_radial": [8, 32, 128, 512, 2048, 8192, 32768, 131072],
-        "n_radial": 100_000,
-    },
-}
 
+@dataclass(frozen=True)
+class Config:
+    """Grids and sample sizes of the study.
 
-def loglog_slope(x: list[float], y: list[float], confidence: float = 0.95) -> dict[str, float]:
-    """OLS slope of ``log y`` on ``log x`` with a t-interval from the residuals.
-
-    The values are exact, so the interval measures the curvature of the log-log curve over the
-    fitted range (how far the finite-d curve is from a pure power law), not sampling noise.
+    Attributes
+    ----------
+    d_exact : tuple of int
+        Dimensions of the exact-distance table (Lemma 3, Theorem 2); rates are fitted on the
+        points ``d >= SLOPE_D_MIN``, of which there must be at least 3.
+    d_mc, k_mc, n_mc, replicates : tuple of int, tuple of int, int, int
+        Monte Carlo grid, sample size per cell and replicates per ``(k, d)``.
+    d_frame, n_frame : tuple of int, int
+        Dimensions and sample size of the coordinate-vs-frame comparison.
+    d_radial, n_radial : tuple of int, int
+        Dimensions (at least 3, increasing) and sample size of the Prop. 2 radial-law section.
     """
-    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    fit = stats.linregress(lx, ly)
-    t = stats.t.ppf(0.5 + confidence / 2, len(lx) - 2)
-    return {
-        "slope": float(fit.slope),
-        "ci_low": float(fit.slope - t * fit.stderr),
-        "ci_high": float(fit.slope + t * fit.stderr),
-        "n_points": len(lx),
-    }
+
+    d_exact: tuple[int, ...]
+    d_mc: tuple[int, ...]
+    k_mc: tuple[int, ...]
+    n_mc: int
+    replicates: int
+    d_frame: tuple[int, ...]
+    n_frame: int
+    d_radial: tuple[int, ...]
+    n_radial: int
 
 
-def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> dict:
-    cells = [(k, d) for k in K_VALUES for d in cfg["d_exact"] if k < d]
+CONFIGS: dict[str, Config] = {
+    "quick": Config(
+        d_exact=tuple(2**j for j in range(3, 15)),
+        d_mc=(8, 64, 512, 4096),
+        k_mc=(1, 2, 3),
+        n_mc=20_000,
+        replicates=8,
+        d_frame=(16, 256, 2048),
+        n_frame=20_000,
+        d_radial=(8, 32, 128, 512, 2048, 8192),
+        n_radial=20_000,
+    ),
+    "full": Config(
+        d_exact=tuple(2**j for j in range(3, 21)),
+        d_mc=(8, 64, 512, 4096, 32768, 262144),
+        k_mc=(1, 2, 3),
+        n_mc=100_000,
+        replicates=16,
+        d_frame=(16, 256, 2048, 16384),
+        n_frame=50_000,
+        d_radial=(8, 32, 128, 512, 2048, 8192, 32768, 131072),
+        n_radial=100_000,
+    ),
+}
+#: A grid that runs in about a second, for tests.
+TINY = Config(
+    d_exact=(8, 16, 256, 512, 1024, 2048),
+    d_mc=(8, 64),
+    k_mc=(1, 2),
+    n_mc=2000,
+    replicates=2,
+    d_frame=(16,),
+    n_frame=2000,
+    d_radial=(8, 64, 512),
+    n_radial=2000,
+)
+
+
+def _exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> dict:
+    cells = [(k, d) for k in K_VALUES for d in cfg.d_exact if k < d]
     values = ctx.map(_exact_cell, [("exact", k, d) for k, d in cells], desc="exact distances")
     exact = dict(zip(cells, values, strict=True))
 
@@ -104,42 +135,27 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
     for (k, d), e in exact.items():
         ratio = e["df_bound"] / e["tv"] if e["df_bound"] is not None else None
         rows.append(
-            [
-                k,
-                d,
-                e["tv"],
-                e["kl"],
-                e["ks"],
-                e["df_bound"],
-                ratio,
-                d * e["tv"],
-                d * d * e["kl"],
-                e["closure"],
-            ]
+            {
+                "k": k,
+                "d": d,
+                "TV": e["tv"],
+                "KL": e["kl"],
+                "Kolmogorov (k=1)": e["ks"],
+                "DF bound": e["df_bound"],
+                "bound/TV": ratio,
+                "d*TV": d * e["tv"],
+                "d^2*KL": d * d * e["kl"],
+                "mass closure": e["closure"],
+            }
         )
         if ratio is not None:
             ratios.append(ratio)
-            if ratio > 1 + EXACT_RTOL:
-                bound_verdicts.append(HOLDS)
-            elif ratio < 1 - EXACT_RTOL:
-                bound_verdicts.append(VIOLATED)
-            else:
-                bound_verdicts.append(INCONCLUSIVE)
+            # The exact TV has relative error below EXACT_RTOL, hence so has the ratio.
+            bound_verdicts.append(verdict_lower_bound(ratio - EXACT_RTOL, ratio + EXACT_RTOL, 1.0))
     result.add_table(
         "exact",
         "Exact distances of sqrt(d) U_1..k to N(0, I_k) and the Diaconis-Freedman bound",
-        [
-            "k",
-            "d",
-            "TV",
-            "KL",
-            "Kolmogorov (k=1)",
-            "DF bound",
-            "bound/TV",
-            "d*TV",
-            "d^2*KL",
-            "mass closure",
-        ],
+        list(rows[0]),
         rows,
     )
     result.add_verdict(
@@ -148,39 +164,35 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
         combine_verdicts(bound_verdicts),
         measured={"min bound/TV": min(ratios), "max bound/TV": max(ratios)},
         prediction="bound/TV >= 1",
-        parameters={"k": list(K_VALUES), "d": [min(cfg["d_exact"]), max(cfg["d_exact"])]},
+        parameters={"k": list(K_VALUES), "d": [min(cfg.d_exact), max(cfg.d_exact)]},
         note=f"{len(ratios)} grid points; the bound is loose by the factor shown",
     )
 
     slope_rows, rate_verdicts, lemma_verdicts = [], [], []
     for k in K_VALUES:
-        ds = [d for d in cfg["d_exact"] if k < d]
+        ds = [d for d in cfg.d_exact if k < d]
         tv = [exact[k, d]["tv"] for d in ds]
         big = [d for d in ds if d >= SLOPE_D_MIN]
         tv_fit = loglog_slope(big, [exact[k, d]["tv"] for d in big])
         kl_fit = loglog_slope(big, [exact[k, d]["kl"] for d in big])
         slope_rows.append(
-            [
-                k,
-                tv_fit["slope"],
-                [tv_fit["ci_low"], tv_fit["ci_high"]],
-                kl_fit["slope"],
-                [kl_fit["ci_low"], kl_fit["ci_high"]],
-            ]
+            {
+                "k": k,
+                "TV slope": tv_fit.slope,
+                "TV slope CI": [tv_fit.ci_low, tv_fit.ci_high],
+                "KL slope": kl_fit.slope,
+                "KL slope CI": [kl_fit.ci_low, kl_fit.ci_high],
+            }
         )
-        rate_verdicts.append(
-            verdict_equivalent(tv_fit["ci_low"], tv_fit["ci_high"], -1.0, SLOPE_MARGIN)
-        )
-        rate_verdicts.append(
-            verdict_equivalent(kl_fit["ci_low"], kl_fit["ci_high"], -2.0, SLOPE_MARGIN)
-        )
+        rate_verdicts.append(verdict_equivalent(tv_fit.ci_low, tv_fit.ci_high, -1.0, SLOPE_MARGIN))
+        rate_verdicts.append(verdict_equivalent(kl_fit.ci_low, kl_fit.ci_high, -2.0, SLOPE_MARGIN))
         decreasing = all(b < a for a, b in itertools.pairwise(tv))
-        lemma_verdicts.append(HOLDS if decreasing and tv_fit["ci_high"] < 0 else VIOLATED)
+        lemma_verdicts.append(HOLDS if decreasing and tv_fit.ci_high < 0 else VIOLATED)
     result.add_table(
         "slopes",
         f"Fitted log-log slopes against d (exact values, d >= {SLOPE_D_MIN}; the CI measures "
         "curvature, not noise)",
-        ["k", "TV slope", "TV slope CI", "KL slope", "KL slope CI"],
+        list(slope_rows[0]),
         slope_rows,
     )
     result.add_verdict(
@@ -189,8 +201,7 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
         "Lemma 3, Eq. 48",
         combine_verdicts(lemma_verdicts),
         measured={
-            f"TV at d={max(cfg['d_exact'])}, k={k}": exact[k, max(cfg["d_exact"])]["tv"]
-            for k in (1, 10)
+            f"TV at d={max(cfg.d_exact)}, k={k}": exact[k, max(cfg.d_exact)]["tv"] for k in (1, 10)
         },
         prediction="TV -> 0",
         parameters={"k": list(K_VALUES)},
@@ -199,33 +210,24 @@ def _exact_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) ->
         "Rate: TV ~ d^-1 and KL ~ d^-2 (slopes within +-0.05 of -1 and -2)",
         "Theorem 2 (O(k/d)); theory.md section 4 [open]",
         combine_verdicts(rate_verdicts),
-        measured={f"k={r[0]}": {"TV": r[1], "KL": r[3]} for r in slope_rows},
+        measured={f"k={r['k']}": {"TV": r["TV slope"], "KL": r["KL slope"]} for r in slope_rows},
         prediction={"TV": -1, "KL": -2},
         note="Theorem 2 only bounds TV by O(k/d); the exact curves show this power is attained",
     )
 
-    dmin_rows = []
-    for k in K_VALUES:
-        dmin_rows.append(
-            [
-                k,
-                *[
-                    ctx.cell(("dmin", k, tol), lambda c: smallest_d_for_tv(*c.key[1:]))
-                    for tol in TV_TOLERANCES
-                ],
-            ]
-        )
+    dmin_keys = [("dmin", k, tol) for k in K_VALUES for tol in TV_TOLERANCES]
+    dmin = dict(zip(dmin_keys, ctx.map(_dmin_cell, dmin_keys, desc="smallest d"), strict=True))
     result.add_table(
         "dmin",
         "Smallest d with exact TV(sqrt(d) U_1..k, N(0, I_k)) <= tolerance",
         ["k", *[f"TV <= {t}" for t in TV_TOLERANCES]],
-        dmin_rows,
+        [{"k": k, **{f"TV <= {t}": dmin["dmin", k, t] for t in TV_TOLERANCES}} for k in K_VALUES],
     )
 
     for key, label in (("tv", "total variation"), ("kl", "KL divergence")):
         figure_series = []
         for k in K_VALUES:
-            ds = [d for d in cfg["d_exact"] if k < d]
+            ds = [d for d in cfg.d_exact if k < d]
             figure_series.append(series(f"k={k}", ds, [exact[k, d][key] for d in ds], group=str(k)))
             if key == "tv":
                 ok = [d for d in ds if exact[k, d]["df_bound"] is not None]
@@ -257,13 +259,16 @@ def _exact_cell(cell: Cell) -> dict[str, Any]:
     return exact_distances(d, k).to_dict()
 
 
+def _dmin_cell(cell: Cell) -> int:
+    _, k, tol = cell.key
+    return smallest_d_for_tv(k, tol)
+
+
 def _mc_cell(cell: Cell) -> dict[str, Any]:
     _, k, d, _rep = cell.key
     gen = cell.rng
     y = math.sqrt(d) * to_host(
-        exact_marginal_sample(
-            cell.config["n_mc"], d, k, rng=gen, xp=cell.xp, rng_mode=cell.rng_mode
-        )
+        exact_marginal_sample(cell.config.n_mc, d, k, rng=gen, xp=cell.xp, rng_mode=cell.rng_mode)
     )
     out = {
         "tv": tv_estimate(y, d).to_dict(),
@@ -280,17 +285,17 @@ def _mc_cell(cell: Cell) -> dict[str, Any]:
     return out
 
 
-def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: StudyResult) -> None:
-    cells = [(k, d, r) for k in cfg["k_mc"] for d in cfg["d_mc"] for r in range(cfg["replicates"])]
+def _mc_section(ctx: RunContext, cfg: Config, exact: dict, result: StudyResult) -> None:
+    cells = [(k, d, r) for k in cfg.k_mc for d in cfg.d_mc for r in range(cfg.replicates)]
     values = ctx.map(_mc_cell, [("mc", *c) for c in cells], cfg, desc="Monte Carlo")
     mc = dict(zip(cells, values, strict=True))
     ref = {
         (k, d): exact[k, d] if (k, d) in exact else exact_distances(d, k).to_dict()
-        for k in cfg["k_mc"]
-        for d in cfg["d_mc"]
+        for k in cfg.k_mc
+        for d in cfg.d_mc
     }
     rows = []
-    one_dim_ks = {d: exact_distances(d, 1).ks for d in cfg["d_mc"]}
+    one_dim_ks = {d: exact_distances(d, 1).ks for d in cfg.d_mc}
     covered = {"tv": 0, "kl": 0, "ks_gauss": 0, "ks_exact": 0, "sliced": 0}
     total = dict(covered)
     for (k, d, r), cell in mc.items():
@@ -309,36 +314,24 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
             covered[key] += cell[key]["ci_low"] <= truth <= cell[key]["ci_high"]
         if r == 0:
             rows.append(
-                [
-                    k,
-                    d,
-                    ref[k, d]["tv"],
-                    cell["tv"]["value"],
-                    [cell["tv"]["ci_low"], cell["tv"]["ci_high"]],
-                    ref[k, d]["kl"],
-                    cell["kl"]["value"],
-                    [cell["kl"]["ci_low"], cell["kl"]["ci_high"]],
-                    cell["energy"]["value"],
-                    cell["ks_gauss" if k == 1 else "sliced"]["value"],
-                    one_dim_ks[d],
-                ]
+                {
+                    "k": k,
+                    "d": d,
+                    "exact TV": ref[k, d]["tv"],
+                    "MC TV": cell["tv"]["value"],
+                    "MC TV CI": [cell["tv"]["ci_low"], cell["tv"]["ci_high"]],
+                    "exact KL": ref[k, d]["kl"],
+                    "MC KL": cell["kl"]["value"],
+                    "MC KL CI": [cell["kl"]["ci_low"], cell["kl"]["ci_high"]],
+                    "MC energy distance": cell["energy"]["value"],
+                    MC_KS_COLUMN: cell["ks_gauss" if k == 1 else "sliced"]["value"],
+                    "exact Kolmogorov of one projection": one_dim_ks[d],
+                }
             )
     result.add_table(
         "monte-carlo",
-        f"Monte Carlo estimates beside exact values (first replicate; n = {cfg['n_mc']}, 95% CIs)",
-        [
-            "k",
-            "d",
-            "exact TV",
-            "MC TV",
-            "MC TV CI",
-            "exact KL",
-            "MC KL",
-            "MC KL CI",
-            "MC energy distance",
-            f"MC Kolmogorov (k=1) / max over {SLICED_DIRECTIONS} projections (k>1)",
-            "exact Kolmogorov of one projection",
-        ],
+        f"Monte Carlo estimates beside exact values (first replicate; n = {cfg.n_mc}, 95% CIs)",
+        list(rows[0]),
         rows,
     )
     cov_rows, verdicts = [], []
@@ -354,20 +347,22 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
         # so only the lower tail is tested for them, and both tails for the CLT intervals.
         p_low = stats.binomtest(hits, n_int, 0.95, alternative="less").pvalue
         p_two = p_low if nominal_is_floor else stats.binomtest(hits, n_int, 0.95).pvalue
-        verdict = VIOLATED if p_two < 0.01 else HOLDS
+        verdict = verdict_from_test(p_two, 0.01)
         verdicts.append(verdict)
-        cov_rows.append([label, n_int, hits, hits / n_int, p_two, verdict])
+        cov_rows.append(
+            {
+                "estimator": label,
+                "intervals": n_int,
+                "covering exact value": hits,
+                "coverage": hits / n_int,
+                "binomial p-value": p_two,
+                "verdict": verdict,
+            }
+        )
     result.add_table(
         "coverage",
         "Coverage of the Monte Carlo confidence intervals over the grid (nominal 95%)",
-        [
-            "estimator",
-            "intervals",
-            "covering exact value",
-            "coverage",
-            "binomial p-value",
-            "verdict",
-        ],
+        list(cov_rows[0]),
         cov_rows,
     )
     result.add_verdict(
@@ -375,25 +370,25 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
         "and exact laws agree)",
         "Lemma 3 (finite-d law); theory.md section 4",
         combine_verdicts(verdicts),
-        measured={r[0]: r[3] for r in cov_rows},
+        measured={r["estimator"]: r["coverage"] for r in cov_rows},
         prediction=0.95,
         parameters={
-            "n": cfg["n_mc"],
-            "replicates": cfg["replicates"],
-            "k": list(cfg["k_mc"]),
-            "d": cfg["d_mc"],
+            "n": cfg.n_mc,
+            "replicates": cfg.replicates,
+            "k": list(cfg.k_mc),
+            "d": cfg.d_mc,
         },
         note="violated if a binomial test rejects the nominal rate at level 0.01",
     )
     figure = []
-    for k in cfg["k_mc"]:
-        cells = [mc[k, d, 0]["tv"] for d in cfg["d_mc"]]
-        exact_tv = [ref[k, d]["tv"] for d in cfg["d_mc"]]
-        figure.append(series(f"exact k={k}", cfg["d_mc"], exact_tv, style="dashed", group=str(k)))
+    for k in cfg.k_mc:
+        cells = [mc[k, d, 0]["tv"] for d in cfg.d_mc]
+        exact_tv = [ref[k, d]["tv"] for d in cfg.d_mc]
+        figure.append(series(f"exact k={k}", cfg.d_mc, exact_tv, style="dashed", group=str(k)))
         figure.append(
             series(
                 f"MC k={k}",
-                cfg["d_mc"],
+                cfg.d_mc,
                 [c["value"] for c in cells],
                 style="points",
                 yerr_low=[c["ci_low"] for c in cells],
@@ -415,7 +410,7 @@ def _mc_section(ctx: RunContext, cfg: dict[str, Any], exact: dict, result: Study
 
 
 def _frame_cell(cell: Cell) -> dict[str, Any]:
-    k, d, n = 2, cell.key[1], cell.config["n_frame"]
+    k, d, n = 2, cell.key[1], cell.config.n_frame
     gen_coords, gen_frame, gen_framed = cell.rng.spawn(3)
     coords = math.sqrt(d) * to_host(
         projected_sphere_sample(n, d, k=k, rng=gen_coords, xp=cell.xp, rng_mode=cell.rng_mode)
@@ -432,116 +427,60 @@ def _frame_cell(cell: Cell) -> dict[str, Any]:
     }
 
 
-def _frame_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
+def _frame_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
     rows, p_values = [], []
-    cells = ctx.map(_frame_cell, [("frame", d) for d in cfg["d_frame"]], cfg, desc="frames")
-    for d, cell in zip(cfg["d_frame"], cells, strict=True):
+    cells = ctx.map(_frame_cell, [("frame", d) for d in cfg.d_frame], cfg, desc="frames")
+    for d, cell in zip(cfg.d_frame, cells, strict=True):
         truth = exact_distances(d, 2).tv
         z = [(cell[key]["value"] - truth) / cell[key]["stderr"] for key in ("coordinates", "frame")]
         ks = [cell[key]["value"] for key in ("ks_coord", "ks_frame")]
         p = [2 * stats.norm.sf(abs(v)) for v in z] + [
-            float(stats.kstwo.sf(v, cfg["n_frame"])) for v in ks
+            float(stats.kstwo.sf(v, cfg.n_frame)) for v in ks
         ]
         p_values += p
         rows.append(
-            [
-                d,
-                truth,
-                cell["coordinates"]["value"],
-                cell["coordinates"]["stderr"],
-                cell["frame"]["value"],
-                cell["frame"]["stderr"],
-                z[0],
-                z[1],
-                ks[0],
-                ks[1],
-                min(p),
-            ]
+            {
+                "d": d,
+                "exact TV": truth,
+                "TV coords": cell["coordinates"]["value"],
+                "SE coords": cell["coordinates"]["stderr"],
+                "TV frame": cell["frame"]["value"],
+                "SE frame": cell["frame"]["stderr"],
+                "z coords": z[0],
+                "z frame": z[1],
+                "KS coords": ks[0],
+                "KS frame": ks[1],
+                "smallest p-value": min(p),
+            }
         )
     result.add_table(
         "frames",
         f"Coordinate vs Haar-frame projections of full uniform vectors (k = 2 for TV; first axis "
-        f"for KS against the exact law; n = {cfg['n_frame']})",
-        [
-            "d",
-            "exact TV",
-            "TV coords",
-            "SE",
-            "TV frame",
-            "SE",
-            "z coords",
-            "z frame",
-            "KS coords",
-            "KS frame",
-            "smallest p-value",
-        ],
+        f"for KS against the exact law; n = {cfg.n_frame})",
+        list(rows[0]),
         rows,
     )
     level = 0.01 / len(p_values)
     result.add_verdict(
         "Projections onto a fixed orthonormal k-frame have the same law as coordinate projections",
         "Lemma 3, Eq. 48 (any fixed frame)",
-        VIOLATED if min(p_values) < level else HOLDS,
+        verdict_from_test(min(p_values), level),
         measured={"smallest p-value": min(p_values), "tests": len(p_values)},
         prediction="both agree with the exact law",
-        parameters={"k": 2, "d": cfg["d_frame"], "n": cfg["n_frame"]},
+        parameters={"k": 2, "d": cfg.d_frame, "n": cfg.n_frame},
         note=f"z-tests of MC TV against the exact TV and KS tests against the exact law; "
         f"violated if any p-value < 0.01/{len(p_values)} (Bonferroni)",
     )
 
 
-def kolmogorov_between(cdf_a: Any, cdf_b: Any, grid: np.ndarray, a_on_grid: np.ndarray) -> float:
-    """``sup_x |F_a(x) - F_b(x)|``: the largest gap on ``grid`` refined by a bounded 1-D search.
-
-    ``a_on_grid`` is ``F_a(grid)``, computed once by the caller and shared between comparisons.
-    """
-    gap = np.abs(a_on_grid - cdf_b(grid))
-    i = int(np.argmax(gap))
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-
-    def neg_gap(x: float) -> float:
-        point = np.array([x])
-        return -abs(float(cdf_a(point)[0] - cdf_b(point)[0]))
-
-    best = optimize.minimize_scalar(
-        neg_gap, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9 * (grid[-1] - grid[0])}
-    )
-    return max(float(gap[i]), -float(best.fun))
-
-
-def radial_cdfs(law: radial.RadialLaw, d: int) -> dict[str, Any]:
-    """CDFs of ``sqrt(d) z_1`` (exact, finite d), of its best Gaussian, and of Prop. 2's limit."""
-    nodes, weights = law.nodes, law.weights
-
-    def finite_d(x: np.ndarray) -> np.ndarray:
-        return np.sum(weights[:, None] * cdf_1d(x[None, :] / nodes[:, None], d), axis=0)
-
-    sd = math.sqrt(law.second_moment)
-
-    def best_gaussian(x: np.ndarray) -> np.ndarray:
-        return special.ndtr(x / sd)
-
-    if law.thin_shell:
-        r0 = law.r0
-
-        def limit(x: np.ndarray) -> np.ndarray:
-            return special.ndtr(x / r0)
-    else:
-
-        def limit(x: np.ndarray) -> np.ndarray:
-            return np.sum(weights[:, None] * special.ndtr(x[None, :] / nodes[:, None]), axis=0)
-
-    return {"finite_d": finite_d, "best_gaussian": best_gaussian, "limit": limit, "sd": sd}
-
-
 def _radial_cell(cell: Cell) -> dict:
     _, name, d = cell.key
-    n = cell.config["n_radial"]
+    n = cell.config.n_radial
     law = radial.radial_law(name, d, n_nodes=2 * radial.QUAD_NODES)
-    cdfs = radial_cdfs(law, d)
+    cdfs = radial.radial_cdfs(law)
     # The same distances with half the quadrature nodes: their difference bounds the quadrature
     # error of the finer rule (the r-integrand has a kink where x / r leaves the support).
-    coarse = radial_cdfs(radial.radial_law(name, d, n_nodes=radial.QUAD_NODES), d)
+    coarse = radial.radial_cdfs(radial.radial_law(name, d, n_nodes=radial.QUAD_NODES))
     gen = cell.rng
     z = (
         law.sample(n, rng=gen)
@@ -549,24 +488,22 @@ def _radial_cell(cell: Cell) -> dict:
         * to_host(exact_marginal_sample(n, d, 1, rng=gen, xp=cell.xp, rng_mode=cell.rng_mode))[:, 0]
     )
     moment_ratio = law.expect(lambda r: r**4) / law.second_moment**2
-    grid = np.linspace(-10 * cdfs["sd"], 10 * cdfs["sd"], 2001)
-    on_grid = cdfs["finite_d"](grid)
+    grid = np.linspace(-10 * cdfs.sd, 10 * cdfs.sd, 2001)
+    on_grid = cdfs.finite_d(grid)
     return {
-        "to_best_gaussian": kolmogorov_between(
-            cdfs["finite_d"], cdfs["best_gaussian"], grid, on_grid
-        ),
-        "to_limit": kolmogorov_between(cdfs["finite_d"], cdfs["limit"], grid, on_grid),
-        "quadrature_error": kolmogorov_between(cdfs["finite_d"], coarse["finite_d"], grid, on_grid),
-        "mc_to_limit": ks_distance(z, cdfs["limit"]).to_dict(),
+        "to_best_gaussian": kolmogorov_between(cdfs.finite_d, cdfs.best_gaussian, grid, on_grid),
+        "to_limit": kolmogorov_between(cdfs.finite_d, cdfs.limit, grid, on_grid),
+        "quadrature_error": kolmogorov_between(cdfs.finite_d, coarse.finite_d, grid, on_grid),
+        "mc_to_limit": ks_distance(z, cdfs.limit).to_dict(),
         # E[(sqrt(d) U_1)^4] = 3d/(d+2), independent of r: exact kurtosis at finite d.
         "excess_kurtosis": 3.0 * moment_ratio * d / (d + 2) - 3.0,
         "mixture_excess_kurtosis": 3.0 * (moment_ratio - 1.0),
     }
 
 
-def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -> None:
+def _radial_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
     names = list(radial.RADIAL_LAWS)
-    cells = [(name, d) for name in names for d in cfg["d_radial"]]
+    cells = [(name, d) for name in names for d in cfg.d_radial]
     values = ctx.map(_radial_cell, [("radial", *c) for c in cells], cfg, desc="Prop. 2 radial laws")
     data = dict(zip(cells, values, strict=True))
     rows, mc_hits, mc_total = [], 0, 0
@@ -575,46 +512,36 @@ def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -
         mc_total += 1
         mc_hits += mc["ci_low"] <= c["to_limit"] <= mc["ci_high"]
         rows.append(
-            [
-                name,
-                d,
-                c["to_best_gaussian"],
-                c["to_limit"],
-                c["quadrature_error"],
-                mc["value"],
-                [mc["ci_low"], mc["ci_high"]],
-                c["excess_kurtosis"],
-                c["mixture_excess_kurtosis"],
-            ]
+            {
+                "radial law": name,
+                "d": d,
+                "exact to best Gaussian": c["to_best_gaussian"],
+                "exact to predicted limit": c["to_limit"],
+                "quadrature error bound": c["quadrature_error"],
+                "MC to predicted limit": mc["value"],
+                "MC DKW 95% CI": [mc["ci_low"], mc["ci_high"]],
+                "excess kurtosis (exact)": c["excess_kurtosis"],
+                "excess kurtosis of r N(0,1): 3Var(r^2)/E[r^2]^2": c["mixture_excess_kurtosis"],
+            }
         )
     result.add_table(
         "prop2",
         "Prop. 2: Kolmogorov distance of sqrt(d) z_1 (z = r u) to its best Gaussian and to the "
         "predicted limit (N(0, r0^2) under thin shell, the scale mixture r N(0,1) otherwise)",
-        [
-            "radial law",
-            "d",
-            "exact to best Gaussian",
-            "exact to predicted limit",
-            "quadrature error bound",
-            "MC to predicted limit",
-            "MC DKW 95% CI",
-            "excess kurtosis (exact)",
-            "excess kurtosis of r N(0,1): 3Var(r^2)/E[r^2]^2",
-        ],
+        list(rows[0]),
         rows,
     )
-    d_last, d_prev = cfg["d_radial"][-1], cfg["d_radial"][-2]
+    d_last, d_prev = cfg.d_radial[-1], cfg.d_radial[-2]
     for name in names:
         law = radial.radial_law(name, d_last)
-        to_limit = [data[name, d]["to_limit"] for d in cfg["d_radial"]]
-        to_gauss = [data[name, d]["to_best_gaussian"] for d in cfg["d_radial"]]
+        to_limit = [data[name, d]["to_limit"] for d in cfg.d_radial]
+        to_gauss = [data[name, d]["to_best_gaussian"] for d in cfg.d_radial]
         if name == "chi":
             excess = [
                 data[name, d]["to_best_gaussian"] - data[name, d]["quadrature_error"]
-                for d in cfg["d_radial"]
+                for d in cfg.d_radial
             ]
-            verdict = HOLDS if max(excess) <= 1e-12 else VIOLATED
+            verdict = verdict_exact_upper_bound(max(excess), 0.0, 1e-12)
             claim = (
                 "chi_d radius (z ~ N(0, I/d)): sqrt(d) z_1 is exactly N(0, 1) at every d "
                 "(distance within the quadrature error bound)"
@@ -622,16 +549,16 @@ def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -
             measured = {
                 "max distance": max(to_gauss),
                 "max quadrature error bound": max(
-                    data[name, d]["quadrature_error"] for d in cfg["d_radial"]
+                    data[name, d]["quadrature_error"] for d in cfg.d_radial
                 ),
             }
             prediction = 0.0
         elif law.thin_shell:
             shrinking = all(b < a for a, b in itertools.pairwise(to_limit))
-            fit = loglog_slope(cfg["d_radial"][-3:], to_limit[-3:])
-            verdict = HOLDS if shrinking and fit["slope"] < -0.5 else VIOLATED
+            fit = loglog_slope(cfg.d_radial[-3:], to_limit[-3:])
+            verdict = HOLDS if shrinking and fit.slope < -0.5 else VIOLATED
             claim = f"{name} radius (thin shell): sqrt(d) z_1 -> N(0, r0^2)"
-            measured = {f"distance at d={d_last}": to_limit[-1], "log-log slope": fit["slope"]}
+            measured = {f"distance at d={d_last}": to_limit[-1], "log-log slope": fit.slope}
             prediction = "-> 0"
         else:
             shrinking = all(b < a for a, b in itertools.pairwise(to_limit))
@@ -653,16 +580,16 @@ def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -
             verdict,
             measured=measured,
             prediction=prediction,
-            parameters={"d": cfg["d_radial"], "k": 1},
+            parameters={"d": cfg.d_radial, "k": 1},
         )
     coverage_p = stats.binomtest(mc_hits, mc_total, 0.95, alternative="less").pvalue
     result.add_verdict(
         "Monte Carlo KS intervals (DKW) for z = r u cover the exact distances",
         "Prop. 2 (finite-d law of sqrt(d) z_1)",
-        VIOLATED if coverage_p < 0.01 else HOLDS,
+        verdict_from_test(coverage_p, 0.01),
         measured={"covered": mc_hits, "intervals": mc_total},
         prediction=">= 95% (DKW is conservative)",
-        parameters={"n": cfg["n_radial"]},
+        parameters={"n": cfg.n_radial},
     )
     for key, label in (
         ("to_limit", "to predicted limit"),
@@ -679,8 +606,8 @@ def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -
                 "series": [
                     series(
                         name,
-                        cfg["d_radial"],
-                        [max(data[name, d][key], 1e-17) for d in cfg["d_radial"]],
+                        cfg.d_radial,
+                        [max(data[name, d][key], 1e-17) for d in cfg.d_radial],
                     )
                     for name in names
                 ],
@@ -692,15 +619,13 @@ def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -
     NAME,
     "Spherical CLT at finite d: exact distances, Diaconis-Freedman bound, rates, thin shell",
     ("Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)", "Prop. 2 (Eq. 10)"),
+    configs=CONFIGS,
+    tiny=TINY,
 )
 def run(ctx: RunContext) -> StudyResult:
-    """Run the study at ``ctx.scale`` (see :data:`SCALES` for the grids)."""
-    cfg = SCALES[ctx.scale]
-    result = StudyResult(
-        NAME,
-        "Spherical CLT at finite d (Lemma 3, Theorem 2, Prop. 2)",
-        ["Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)", "Prop. 2 (Eq. 10)"],
-    )
+    """Run the study on ``ctx.config`` or, by default, the config of ``ctx.scale``."""
+    cfg = ctx.config or CONFIGS[ctx.scale]
+    result = StudyResult(NAME)
     exact = _exact_section(ctx, cfg, result)
     _mc_section(ctx, cfg, exact, result)
     _frame_section(ctx, cfg, result)

@@ -14,25 +14,24 @@ the per-coordinate pass rates (Clopper-Pearson intervals) and mean statistics ar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from simulator.gaussianity.metrics import AD_CRITICAL_5, DP_ALPHA, clopper_pearson
 from simulator.gaussianity.nulls import NULL_LAWS, coordinate_null
 from simulator.results import (
     HOLDS,
-    INCONCLUSIVE,
-    VIOLATED,
     StudyResult,
     combine_verdicts,
     series,
     verdict_equivalent,
+    verdict_lower_bound,
 )
 from simulator.studies.registry import Cell, RunContext, register
 
+NAME = "test-calibration"
 N_GRID = (1000, 5000, 10000)
 D_GRID = (8, 16, 32, 64, 128, 256, 512, 1024)
-#: Independent coordinates simulated per (n, d, law) cell.
-COLUMNS = {"quick": 800, "full": 4000}
 #: Nominal pass rate of each test under an exact Gaussian coordinate (5% level).
 NOMINAL = 0.95
 #: Practical margin for "the Gaussian pass rate is consistent with 95%" (one point).
@@ -41,15 +40,26 @@ MARGIN = 0.01
 ACCEPT_MARGIN = 0.02
 
 
-def _accept_verdict(ci_low: float, ci_high: float) -> str:
-    """``holds`` when the pass rate is surely at least 95% - 2 points, ``violated`` when surely
-    below it, ``inconclusive`` otherwise."""
-    threshold = NOMINAL - ACCEPT_MARGIN
-    if ci_low >= threshold:
-        return HOLDS
-    if ci_high < threshold:
-        return VIOLATED
-    return INCONCLUSIVE
+@dataclass(frozen=True)
+class Config:
+    """Grid of the study.
+
+    Attributes
+    ----------
+    columns : int
+        Independent coordinates simulated per ``(law, n, d)`` cell.
+    n_grid, d_grid : tuple of int
+        Rows per embedding and dimensions, each increasing.
+    """
+
+    columns: int
+    n_grid: tuple[int, ...] = N_GRID
+    d_grid: tuple[int, ...] = D_GRID
+
+
+CONFIGS: dict[str, Config] = {"quick": Config(columns=800), "full": Config(columns=4000)}
+#: Two sample sizes and two dimensions, for tests.
+TINY = Config(columns=300, n_grid=(1000, 2000), d_grid=(8, 256))
 
 
 def _ci_text(frac: dict[str, Any]) -> str:
@@ -62,66 +72,57 @@ def _null_cell(cell: Cell) -> dict[str, Any]:
 
 
 @register(
-    "test-calibration",
+    NAME,
     "Calibration of the paper's AD/DP tests under exact Gaussian and exact sphere-marginal nulls",
     (
         "Sec. 5 metrics (AD < 0.752, DP p > 0.05; Tables 1-2)",
         "Lemma 3 (Eq. 48) at finite d",
         "theory.md section 5 question 2",
     ),
+    configs=CONFIGS,
+    tiny=TINY,
 )
 def run(ctx: RunContext) -> StudyResult:
-    columns = COLUMNS[ctx.scale]
-    result = StudyResult(
-        "test-calibration",
-        "Calibration of the paper's Gaussianity tests under exact nulls",
-        ["Sec. 5 metrics (Tables 1-2)", "Lemma 3 (Eq. 48)", "question 2 (theory.md section 5)"],
-    )
-    grid = [(n, d, law) for n in N_GRID for d in D_GRID for law in NULL_LAWS]
+    """Run the study on ``ctx.config`` or the config of ``ctx.scale``."""
+    cfg = ctx.config or CONFIGS[ctx.scale]
+    columns = cfg.columns
+    result = StudyResult(NAME)
+    grid = [(n, d, law) for n in cfg.n_grid for d in cfg.d_grid for law in NULL_LAWS]
     values = ctx.map(
         _null_cell, [(law, n, d, columns) for n, d, law in grid], desc="test-calibration"
     )
     cells: dict[tuple[int, int, str], dict[str, Any]] = dict(zip(grid, values, strict=True))
 
     rows = []
-    for n in N_GRID:
-        for d in D_GRID:
+    for n in cfg.n_grid:
+        for d in cfg.d_grid:
             g, s = cells[(n, d, "gaussian")], cells[(n, d, "sphere")]
             rows.append(
-                [
-                    n,
-                    d,
-                    g["ad_pass"]["fraction"],
-                    g["dp_pass"]["fraction"],
-                    s["ad_pass"]["fraction"],
-                    s["dp_pass"]["fraction"],
-                    g["ad_mean"]["value"],
-                    s["ad_mean"]["value"],
-                    g["dp_mean"]["value"],
-                    s["dp_mean"]["value"],
-                ]
+                {
+                    "n": n,
+                    "d": d,
+                    "AD pass (Gaussian)": g["ad_pass"]["fraction"],
+                    "DP pass (Gaussian)": g["dp_pass"]["fraction"],
+                    "AD pass (sphere)": s["ad_pass"]["fraction"],
+                    "DP pass (sphere)": s["dp_pass"]["fraction"],
+                    "AD mean (Gaussian)": g["ad_mean"]["value"],
+                    "AD mean (sphere)": s["ad_mean"]["value"],
+                    "DP mean p (Gaussian)": g["dp_mean"]["value"],
+                    "DP mean p (sphere)": s["dp_mean"]["value"],
+                }
             )
     result.add_table(
         "pass-rates",
         f"Per-coordinate pass rates and mean statistics ({columns} coordinates per cell)",
-        [
-            "n",
-            "d",
-            "AD pass (Gaussian)",
-            "DP pass (Gaussian)",
-            "AD pass (sphere)",
-            "DP pass (sphere)",
-            "AD mean (Gaussian)",
-            "AD mean (sphere)",
-            "DP mean p (Gaussian)",
-            "DP mean p (sphere)",
-        ],
+        list(rows[0]),
         rows,
     )
 
     for test, key in (("DP", "dp_pass"), ("AD", "ad_pass")):
-        passed = sum(cells[(n, d, "gaussian")][key]["passed"] for n in N_GRID for d in D_GRID)
-        total = sum(cells[(n, d, "gaussian")][key]["total"] for n in N_GRID for d in D_GRID)
+        passed = sum(
+            cells[(n, d, "gaussian")][key]["passed"] for n in cfg.n_grid for d in cfg.d_grid
+        )
+        total = sum(cells[(n, d, "gaussian")][key]["total"] for n in cfg.n_grid for d in cfg.d_grid)
         lo, hi = clopper_pearson(passed, total)
         result.add_verdict(
             f"exact Gaussian independent coordinates: {test} pass fraction consistent with 95%",
@@ -130,18 +131,18 @@ def run(ctx: RunContext) -> StudyResult:
             measured=passed / total,
             ci=(lo, hi),
             prediction=f"{NOMINAL} +- {MARGIN}",
-            parameters={"n": list(N_GRID), "d": list(D_GRID), "coordinates": total},
+            parameters={"n": list(cfg.n_grid), "d": list(cfg.d_grid), "coordinates": total},
             note="pooled over the grid; Clopper-Pearson 95% interval; not 100%: a 5%-level test "
             "rejects 5% of exact Gaussian coordinates",
         )
 
     smallest: list[list[Any]] = []
-    for n in N_GRID:
+    for n in cfg.n_grid:
         accepted_from = None
-        for d in D_GRID:
+        for d in cfg.d_grid:
             s = cells[(n, d, "sphere")]
             verdicts = [
-                _accept_verdict(s[key]["ci_low"], s[key]["ci_high"])
+                verdict_lower_bound(s[key]["ci_low"], s[key]["ci_high"], NOMINAL - ACCEPT_MARGIN)
                 for key in ("ad_pass", "dp_pass")
             ]
             combined = combine_verdicts(verdicts)
@@ -149,7 +150,7 @@ def run(ctx: RunContext) -> StudyResult:
                 accepted_from = d
             if combined != HOLDS:
                 accepted_from = None
-            if d in (D_GRID[0], D_GRID[-1]):
+            if d in (cfg.d_grid[0], cfg.d_grid[-1]):
                 result.add_verdict(
                     f"paper's tests accept the exact sphere marginal at d={d}, n={n}",
                     "Lemma 3 (Eq. 48); Sec. 5 pass rules; question 2",
@@ -163,7 +164,7 @@ def run(ctx: RunContext) -> StudyResult:
                     note=f"AD pass CI {_ci_text(s['ad_pass'])}, DP pass CI "
                     f"{_ci_text(s['dp_pass'])}; excess kurtosis of sqrt(d) U_1 is -6/(d+2)",
                 )
-        smallest.append([n, accepted_from])
+        smallest.append({"n": n, "smallest accepted d": accepted_from})
     result.add_table(
         "accepted-from",
         "Smallest d of the grid from which both tests accept the exact sphere marginal at every "
@@ -174,13 +175,13 @@ def run(ctx: RunContext) -> StudyResult:
 
     for key, label in (("ad_pass", "AD"), ("dp_pass", "DP")):
         fig_series = []
-        for n in N_GRID:
+        for n in cfg.n_grid:
             for law, style in (("sphere", "line"), ("gaussian", "dashed")):
-                cs = [cells[(n, d, law)][key] for d in D_GRID]
+                cs = [cells[(n, d, law)][key] for d in cfg.d_grid]
                 fig_series.append(
                     series(
                         f"{law}, n={n}",
-                        list(D_GRID),
+                        list(cfg.d_grid),
                         [c["fraction"] for c in cs],
                         style=style,
                         yerr_low=[c["ci_low"] for c in cs],
@@ -210,11 +211,11 @@ def run(ctx: RunContext) -> StudyResult:
             "series": [
                 series(
                     f"{law}, n={n}",
-                    list(D_GRID),
-                    [cells[(n, d, law)]["ad_mean"]["value"] for d in D_GRID],
+                    list(cfg.d_grid),
+                    [cells[(n, d, law)]["ad_mean"]["value"] for d in cfg.d_grid],
                     style="line" if law == "sphere" else "dashed",
                 )
-                for n in N_GRID
+                for n in cfg.n_grid
                 for law in NULL_LAWS
             ],
             "hlines": [{"at": AD_CRITICAL_5, "label": "pass threshold 0.752"}],
