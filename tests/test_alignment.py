@@ -183,10 +183,9 @@ def test_study_exact_row_with_uncertain_eta2_can_be_violated(monkeypatch) -> Non
     from simulator.studies.registry import Cell
 
     monkeypatch.setattr(study, "_eta2_of", lambda channel: (0.0, 1e-6, 0.0, "stub"))
-    cfg = study.SCALES["quick"] | {"n_ace": 200}
-    cell = study._channel_cell(
-        Cell("alignment-bound", ("channel", "bsc"), 0), cfg, "bsc", ch.bsc(0.0)
-    )
+    monkeypatch.setattr(study, "build_channel", lambda label, setup: ch.bsc(0.0))
+    setup = study.ChannelSetup(study.TINY, ())
+    cell = study._channel_cell(Cell("alignment-bound", ("channel", "bsc"), 0, setup))
     # bsc(0): X = X0, so E[u.v] = 1 while the stubbed bound is ||m||^2 < 1 for a non-constant
     # embedding: slack far below -1e-6.
     slacks = [r["slack"] for r in cell["rows"]]

@@ -92,7 +92,8 @@ def toy_study(monkeypatch: pytest.MonkeyPatch) -> dict:
             values.append(ctx.cell(("cell", i), compute))
         result = StudyResult("toy", "Toy study", ["Toy claim"])
         result.add_verdict("toy claim", "none", "holds", measured=sum(values))
-        result.add_table("values", "Values", ["i", "value"], [[i, v] for i, v in enumerate(values)])
+        rows = [{"i": i, "value": v} for i, v in enumerate(values)]
+        result.add_table("values", "Values", ["i", "value"], rows)
         result.add_figure(
             {"id": "values", "title": "values", "series": [series("v", list(range(5)), values)]}
         )

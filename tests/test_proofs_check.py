@@ -218,7 +218,7 @@ def test_study_rows_follow_check_status(monkeypatch) -> None:
     result = get_study("proofs").run(RunContext())
     verdicts = {r["parameters"]["id"]: r["verdict"] for r in result.rows}
     assert verdicts == {"t.pass": "holds", "t.fail": "violated"}
-    assert result.tables["timings"]["rows"][1][2] == "fail"
+    assert result.tables["timings"]["rows"][1]["status"] == "fail"
 
 
 def test_bench_registered() -> None:

@@ -1,4 +1,4 @@
-"""The spherical-clt study on a reduced grid: structure, verdicts and determinism."""
+"""The spherical-clt study on its TINY config: structure, verdicts and determinism."""
 
 from __future__ import annotations
 
@@ -6,26 +6,9 @@ import pytest
 
 from simulator.studies import RunContext, get_study, spherical_clt
 
-SMALL = {
-    "d_exact": [8, 16, 256, 512, 1024, 2048],
-    "d_mc": [8, 64],
-    "k_mc": (1, 2),
-    "n_mc": 4000,
-    "replicates": 4,
-    "d_frame": [16],
-    "n_frame": 4000,
-    "d_radial": [8, 64, 512],
-    "n_radial": 4000,
-}
 
-
-@pytest.fixture
-def small_scale(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(spherical_clt.SCALES, "quick", SMALL)
-
-
-def test_study_runs_and_every_claim_holds(small_scale: None) -> None:
-    result = get_study("spherical-clt").run(RunContext(scale="quick", seed=1))
+def test_study_runs_and_every_claim_holds() -> None:
+    result = get_study("spherical-clt").run(RunContext(config=spherical_clt.TINY, seed=1))
     verdicts = {row["claim"]: row["verdict"] for row in result.rows}
     assert len(verdicts) >= 8
     assert all(v == "holds" for v in verdicts.values()), verdicts
@@ -35,15 +18,19 @@ def test_study_runs_and_every_claim_holds(small_scale: None) -> None:
     assert {f["id"] for f in result.figures} >= {"tv-vs-d", "kl-vs-d"}
 
 
-def test_study_is_deterministic_given_the_seed(small_scale: None) -> None:
-    a = get_study("spherical-clt").run(RunContext(scale="quick", seed=3)).to_dict()
-    b = get_study("spherical-clt").run(RunContext(scale="quick", seed=3)).to_dict()
+def test_study_is_deterministic_given_the_seed() -> None:
+    run = get_study("spherical-clt").run
+    a = run(RunContext(config=spherical_clt.TINY, seed=3)).to_dict()
+    b = run(RunContext(config=spherical_clt.TINY, seed=3)).to_dict()
     assert a["tables"]["monte-carlo"] == b["tables"]["monte-carlo"]
 
 
-def test_loglog_slope_of_a_power_law() -> None:
-    fit = spherical_clt.loglog_slope([1, 2, 4, 8], [3.0, 1.5, 0.75, 0.375])
-    assert fit["slope"] == pytest.approx(-1.0, abs=1e-12)
+def test_quick_config_holds_the_grids_of_the_reports() -> None:
+    quick = spherical_clt.CONFIGS["quick"]
+    assert quick.d_exact == tuple(2**j for j in range(3, 15))
+    assert (quick.n_mc, quick.replicates) == (20_000, 8)
+    with pytest.raises(AttributeError):
+        quick.n_mc = 1  # type: ignore[misc]
 
 
 @pytest.mark.slow

@@ -11,20 +11,15 @@ from simulator.studies import STUDIES, RunContext
 from simulator.studies.registry import MemoryStore
 
 
-@pytest.fixture()
-def small_grid(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tc, "N_GRID", (1000, 2000))
-    monkeypatch.setattr(tc, "D_GRID", (8, 256))
-    monkeypatch.setattr(tc, "COLUMNS", {"quick": 300, "full": 300})
+def test_registered_claims_are_the_result_claims() -> None:
+    study = STUDIES["test-calibration"]
+    assert "question 2" in " ".join(study.claims)
+    result = tc.run(RunContext(config=tc.TINY, seed=5))
+    assert result.claims == list(study.claims) and result.title == study.title
 
 
-def test_registered() -> None:
-    assert "test-calibration" in STUDIES
-    assert "question 2" in " ".join(STUDIES["test-calibration"].claims)
-
-
-def test_study_rows_tables_and_figures(small_grid: None) -> None:
-    result = tc.run(RunContext(scale="quick", seed=5))
+def test_study_rows_tables_and_figures() -> None:
+    result = tc.run(RunContext(config=tc.TINY, seed=5))
     claims = [r["claim"] for r in result.rows]
     assert "exact Gaussian independent coordinates: DP pass fraction consistent with 95%" in claims
     assert all(r["verdict"] in VERDICTS for r in result.rows)
@@ -43,9 +38,9 @@ def test_study_rows_tables_and_figures(small_grid: None) -> None:
     assert "test-calibration" in study_markdown(payload)
 
 
-def test_resume_reuses_saved_cells(small_grid: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_reuses_saved_cells(monkeypatch: pytest.MonkeyPatch) -> None:
     store = MemoryStore()
-    first = tc.run(RunContext(scale="quick", seed=9, store=store)).to_dict()
+    first = tc.run(RunContext(config=tc.TINY, seed=9, store=store)).to_dict()
     calls = []
     original = tc.coordinate_null
 
@@ -54,14 +49,14 @@ def test_resume_reuses_saved_cells(small_grid: None, monkeypatch: pytest.MonkeyP
         return original(*args, **kwargs)
 
     monkeypatch.setattr(tc, "coordinate_null", counting)
-    again = tc.run(RunContext(scale="quick", seed=9, store=store)).to_dict()
+    again = tc.run(RunContext(config=tc.TINY, seed=9, store=store)).to_dict()
     assert calls == [] and again == first
     # A fresh store recomputes every cell and, being seeded per cell, reproduces the numbers.
-    fresh = tc.run(RunContext(scale="quick", seed=9)).to_dict()
+    fresh = tc.run(RunContext(config=tc.TINY, seed=9)).to_dict()
     assert len(calls) == 2 * 2 * 2 and fresh == first
 
 
 @pytest.mark.slow
 def test_quick_scale_runs() -> None:
     result = tc.run(RunContext(scale="quick", seed=20260))
-    assert len(result.rows) == 2 + 2 * len(tc.N_GRID)
+    assert len(result.rows) == 2 + 2 * len(tc.CONFIGS["quick"].n_grid)

@@ -207,7 +207,8 @@ class Study:
         ``run(ctx) -> StudyResult``.
     configs : dict
         Frozen config dataclass per scale of :data:`SCALES`; the study reads
-        ``ctx.config or configs[ctx.scale]``.
+        ``ctx.config or configs[ctx.scale]`` (:func:`register` requires them; a study built by
+        hand in a test may leave them out).
     tiny : object
         A config that runs in seconds, for tests (``RunContext(config=study.tiny)``).
     """
@@ -216,8 +217,8 @@ class Study:
     title: str
     claims: tuple[str, ...]
     run: Callable[[RunContext], StudyResult]
-    configs: dict[str, Any]
-    tiny: Any
+    configs: dict[str, Any] = field(default_factory=dict)
+    tiny: Any = None
 
 
 STUDIES: dict[str, Study] = {}
