@@ -13,8 +13,10 @@ from simulator.sphere.distances import (
     dkw_halfwidth,
     energy_distance_gaussian,
     kl_estimate,
+    kolmogorov_between,
     ks_distance,
     ks_statistic,
+    loglog_slope,
     sliced_ks,
     tv_estimate,
 )
@@ -109,3 +111,58 @@ def test_bad_input() -> None:
         dkw_halfwidth(10, 1.0)
     with pytest.raises(ValueError, match="n_directions"):
         sliced_ks(np.ones((5, 2)), n_directions=0)
+
+
+def test_loglog_slope_matches_ordinary_least_squares() -> None:
+    x = np.array([256.0, 512.0, 1024.0, 2048.0, 4096.0])
+    y = 3.0 / x * (1.0 + np.array([0.02, -0.01, 0.03, 0.0, -0.02]))
+    fit = loglog_slope(x, y, confidence=0.9)
+    lx, ly = np.log(x), np.log(y)
+    slope, intercept = np.polyfit(lx, ly, 1)
+    resid = ly - (slope * lx + intercept)
+    se = math.sqrt(resid @ resid / (x.size - 2) / np.sum((lx - lx.mean()) ** 2))
+    half = stats.t.ppf(0.95, x.size - 2) * se
+    assert fit.slope == pytest.approx(slope, rel=1e-12)
+    assert (fit.ci_low, fit.ci_high) == pytest.approx((slope - half, slope + half), rel=1e-10)
+    assert (fit.n_points, fit.confidence) == (5, 0.9)
+    exact = loglog_slope([1, 2, 4, 8], [3.0, 1.5, 0.75, 0.375])
+    assert exact.slope == pytest.approx(-1.0, abs=1e-12)
+    assert exact.ci_high - exact.ci_low == pytest.approx(0.0, abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "confidence", "match"),
+    [
+        ([1, 2], [1, 2], 0.95, "m >= 3"),
+        ([1, 2, 3], [1, 2], 0.95, "same length"),
+        ([1, 2, 3], [1, 0, 2], 0.95, "y must be"),
+        ([1, -2, 3], [1, 2, 3], 0.95, "x must be"),
+        ([2, 2, 2], [1, 2, 3], 0.95, "two distinct"),
+        ([1, 2, 3], [1, 2, 3], 1.0, "confidence"),
+    ],
+)
+def test_loglog_slope_bad_input(x: list, y: list, confidence: float, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        loglog_slope(x, y, confidence)
+
+
+def test_kolmogorov_between_two_gaussians() -> None:
+    # N(0, 1) against N(0.5, 1): the gap Phi(x) - Phi(x - 0.5) peaks at x = 0.25.
+    def shifted(x: np.ndarray) -> np.ndarray:
+        return special.ndtr(x - 0.5)
+
+    grid = np.linspace(-5.0, 5.0, 11)  # the peak lies between grid points
+    truth = 2.0 * special.ndtr(0.25) - 1.0
+    assert kolmogorov_between(special.ndtr, shifted, grid) == pytest.approx(truth, rel=1e-9)
+    shared = special.ndtr(grid)
+    assert kolmogorov_between(special.ndtr, shifted, grid, shared) == pytest.approx(truth, rel=1e-9)
+    assert kolmogorov_between(special.ndtr, special.ndtr, grid) == 0.0
+
+
+def test_kolmogorov_between_bad_input() -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        kolmogorov_between(special.ndtr, special.ndtr, np.array([0.0]))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        kolmogorov_between(special.ndtr, special.ndtr, np.array([0.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="mismatched shapes"):
+        kolmogorov_between(special.ndtr, special.ndtr, np.array([0.0, 1.0]), np.zeros(3))

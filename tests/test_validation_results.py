@@ -63,6 +63,47 @@ def test_verdicts() -> None:
     assert results.combine_verdicts([]) == "inconclusive"
 
 
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        ((0.4, 0.5), "holds"),
+        ((0.3, 0.5), "holds"),
+        ((0.1, 0.2), "violated"),
+        ((0.2, 0.4), "inconclusive"),
+    ],
+)
+def test_lower_bound_verdict_mirrors_the_upper_bound(interval: tuple, expected: str) -> None:
+    # Claim: measured >= 0.3.
+    assert results.verdict_lower_bound(*interval, 0.3) == expected
+    assert results.verdict_upper_bound(-interval[1], -interval[0], -0.3) == expected
+
+
+def test_exact_and_test_verdicts() -> None:
+    assert results.verdict_exact_upper_bound(1.0 + 1e-13, 1.0, 1e-12) == results.HOLDS
+    assert results.verdict_exact_upper_bound(1.0 + 1e-11, 1.0, 1e-12) == results.VIOLATED
+    assert results.verdict_from_test(0.02, 0.01) == results.HOLDS
+    assert results.verdict_from_test(0.005, 0.01) == results.VIOLATED
+    with pytest.raises(ValueError, match=r"level must lie in \(0, 1\)"):
+        results.verdict_from_test(0.5, 1.0)
+
+
+def test_tables_take_rows_keyed_by_column() -> None:
+    r = results.StudyResult("s")
+    r.add_table("t", "T", ["a", "b"], [{"b": 2, "a": 1}, {"a": 3, "b": None}])
+    assert r.tables["t"]["rows"] == [{"a": 1, "b": 2}, {"a": 3, "b": None}]
+    assert list(r.tables["t"]["rows"][0]) == ["a", "b"]  # stored in column order
+    with pytest.raises(ValueError, match="row 1 must be a dict with exactly the columns"):
+        r.add_table("u", "U", ["a", "b"], [{"a": 1, "b": 2}, {"a": 1}])
+    with pytest.raises(ValueError, match="exactly the columns"):
+        r.add_table("u", "U", ["a"], [{"a": 1, "c": 2}])
+    with pytest.raises(ValueError, match="exactly the columns"):
+        r.add_table("u", "U", ["a", "b"], [[1, 2]])
+    with pytest.raises(ValueError, match="distinct"):
+        r.add_table("u", "U", ["a", "a"], [])
+    with pytest.raises(ValueError, match="added twice"):
+        r.add_table("t", "T", ["a"], [])
+
+
 def test_normal_estimate_and_study_result() -> None:
     est = results.normal_estimate([1.0, 2.0, 3.0, 4.0])
     assert est.value == 2.5 and est.covers(2.5) and not est.covers(10.0)
