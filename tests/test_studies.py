@@ -50,9 +50,8 @@ def test_smoke_every_study_on_its_tiny_config(tiny_runs: dict) -> None:
         files = study_files(payload)
         assert f"{name}.md" in files, name
         for table in payload["tables"].values():
-            assert (
-                table_csv(table).splitlines()[0].split(",")[0] == table["columns"][0].split(",")[0]
-            )
+            header, *body = csv.reader(io.StringIO(table_csv(table)))
+            assert header == table["columns"] and len(body) == len(table["rows"]), name
 
 
 def _streams(runs: dict[str, list[str]], seed: int) -> None:
