@@ -29,3 +29,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_slow)
         if skip_gpu is not None and "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a session whose Monte Carlo assertions exceed the budget of ``harness.py``: the
+    suite's family-wise error rate is computed for that many comparisons."""
+    import harness
+
+    made = harness.assertions_made()
+    if made > harness.MC_ASSERTION_BUDGET:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"{made} Monte Carlo assertions exceed the budget of "
+                f"{harness.MC_ASSERTION_BUDGET} in tests/harness.py (raise it and its level)",
+                red=True,
+            )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    import harness
+
+    terminalreporter.write_line(
+        f"Monte Carlo assertions: {harness.assertions_made()} of a budget of "
+        f"{harness.MC_ASSERTION_BUDGET} (each at level {harness.LEVEL:.2g})"
+    )

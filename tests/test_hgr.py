@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from harness import assert_coverage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -206,7 +207,7 @@ def test_ace_equals_table_svd_for_categories() -> None:
 
 def test_ace_bootstrap_coverage() -> None:
     # Coverage of the 90% basic-bootstrap CI for the exact rho_m of a finite channel, over 300
-    # independent replications; the count must lie in the central 99.9% binomial region.
+    # independent replications, by the suite's binomial coverage test.
     reps, n, conf = 300, 3000, 0.90
     w = np.array([[0.7, 0.2, 0.1], [0.15, 0.6, 0.25], [0.1, 0.3, 0.6]])
     p0 = np.array([0.3, 0.3, 0.4])
@@ -218,8 +219,7 @@ def test_ace_bootstrap_coverage() -> None:
         x = (gen.random(n)[:, None] >= cum[x0]).sum(1)
         r = hgr.hgr_ace(x, x0, n_boot=100, confidence=conf, rng=gen)
         covered += r.ci[0] <= truth <= r.ci[1]
-    lo, hi = stats.binom.ppf([0.0005, 0.9995], reps, conf)
-    assert lo <= covered <= hi, covered
+    assert_coverage(covered, reps, conf)
 
 
 def test_ace_continuous_close_to_abs_A() -> None:

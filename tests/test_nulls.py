@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from harness import assert_mean, assert_within_se
 from scipy import stats
 
 from simulator.gaussianity.metrics import PassFraction, pass_fraction
@@ -24,8 +25,7 @@ def test_sphere_coordinates_have_the_exact_moments() -> None:
     d = 10
     y = draw_coordinates(2000, d, 50, "sphere", rng=1).ravel()
     for power, target in ((2, 1.0), (4, 3 * d / (d + 2))):
-        v = y**power
-        assert abs(v.mean() - target) < 4 * v.std(ddof=1) / math.sqrt(v.size)
+        assert_mean(y**power, target)
     assert np.max(np.abs(y)) <= math.sqrt(d)
 
 
@@ -35,8 +35,7 @@ def test_gaussian_null_pass_rates_near_95_percent() -> None:
     # asymptotically chi^2_2: both pass rates are 95% up to the MC error and an O(1/n) bias
     # (allowance 0.01).
     for frac in (null.ad_pass, null.dp_pass):
-        se = math.sqrt(0.95 * 0.05 / frac.total)
-        assert abs(frac.fraction - 0.95) < 4 * se + 0.01
+        assert_within_se(frac.fraction, 0.95, math.sqrt(0.95 * 0.05 / frac.total), atol=0.01)
     assert null.ad_quantiles["0.025"] < null.ad_quantiles["0.5"] < null.ad_quantiles["0.975"]
     assert null.ad_values.size == 4000
 
@@ -74,7 +73,7 @@ def test_aggregate_null_matches_coordinate_null() -> None:
     coord = coordinate_null(300, 64, "sphere", columns=3000, rng=10)
     se = agg.dp_pass.std(ddof=1) / math.sqrt(agg.replicates)
     se_coord = math.sqrt(coord.dp_pass.fraction * (1 - coord.dp_pass.fraction) / 3000)
-    assert abs(agg.dp_pass.mean() - coord.dp_pass.fraction) < 4 * math.hypot(se, se_coord)
+    assert_within_se(agg.dp_pass.mean(), coord.dp_pass.fraction, math.hypot(se, se_coord))
     summary = agg.summary()
     assert summary["ad_pass"]["q025"] <= summary["ad_pass"]["mean"] <= summary["ad_pass"]["q975"]
 

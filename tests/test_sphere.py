@@ -7,6 +7,7 @@ import math
 import array_api_strict
 import numpy as np
 import pytest
+from harness import assert_within_se
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -48,7 +49,7 @@ def test_second_and_fourth_moments(seed: int, d: int, full: bool) -> None:
         u1 = sphere.exact_marginal_sample(100_000, d, 1, rng=gen)[:, 0]
     for power, exact in ((2, 1 / d), (4, 3 / (d * (d + 2)))):
         est = normal_estimate(u1**power)
-        assert abs(est.value - exact) < 4.5 * est.stderr
+        assert_within_se(est, exact)
 
 
 @settings(max_examples=10, deadline=None, derandomize=True)
@@ -171,8 +172,8 @@ def test_cupy_samplers_host_and_device_modes() -> None:
     np.testing.assert_allclose(cupy.linalg.norm(dev, axis=1).get(), 1.0, rtol=1e-12)
     u1 = dev[:, 0].get()
     est = normal_estimate(u1**2)
-    assert abs(est.value - 1 / 64) < 4.5 * est.stderr
+    assert_within_se(est, 1 / 64)
     dev_marg = sphere.exact_marginal_sample(20_000, 64, 1, rng=3, xp=cupy, rng_mode="device")
     est = normal_estimate(dev_marg.get()[:, 0] ** 2)
-    assert abs(est.value - 1 / 64) < 4.5 * est.stderr
+    assert_within_se(est, 1 / 64)
     assert math.isfinite(est.value)

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from harness import assert_coverage, assert_mean, assert_not_rejected, assert_within_se
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special, stats
+from scipy import special
 
 from simulator.gaussianity.uniformity import (
     bingham_from_scatter,
@@ -29,17 +30,16 @@ from simulator.sphere.sampling import uniform_sphere
 SEEDS = st.integers(0, 2**63 - 1)
 
 
-def _size_ok(pvalues: np.ndarray, alpha: float = 0.05) -> bool:
-    """Rejection count at level alpha consistent with Binomial(m, alpha) (two-sided, 0.001)."""
-    rejections = int(np.sum(pvalues < alpha))
-    return stats.binomtest(rejections, pvalues.size, alpha).pvalue > 1e-3
+def _assert_size(pvalues: np.ndarray, alpha: float = 0.05) -> None:
+    """Rejection count at level alpha consistent with Binomial(m, alpha) (two-sided)."""
+    assert_coverage(int(np.sum(pvalues >= alpha)), pvalues.size, 1 - alpha)
 
 
 def test_rayleigh_and_bingham_have_nominal_size() -> None:
     gens = np.random.default_rng(0).spawn(300)
     samples = [uniform_sphere(150, 5, rng=g) for g in gens]
-    assert _size_ok(np.array([rayleigh_test(u).p_value for u in samples]))
-    assert _size_ok(np.array([bingham_test(u).p_value for u in samples]))
+    _assert_size(np.array([rayleigh_test(u).p_value for u in samples]))
+    _assert_size(np.array([bingham_test(u).p_value for u in samples]))
 
 
 def test_rayleigh_detects_a_mean_direction() -> None:
@@ -72,7 +72,7 @@ def test_gine_mean_is_one_half_under_uniformity() -> None:
     values = np.array(
         [gine_test(uniform_sphere(30, 5, rng=g), n_mc=1, rng=0).statistic for g in gens]
     )
-    assert abs(values.mean() - 0.5) < 4 * values.std(ddof=1) / math.sqrt(values.size)
+    assert_mean(values, 0.5)
 
 
 def test_gine_detects_axial_clustering() -> None:
@@ -109,7 +109,7 @@ def test_mardia_size_and_power() -> None:
     gens = np.random.default_rng(8).spawn(200)
     p = np.array([mardia_test(g.standard_normal((400, 3)), k=3).kurtosis.p_value for g in gens])
     # The asymptotic kurtosis test is slightly conservative at n = 400: one-sided check.
-    assert stats.binomtest(int(np.sum(p < 0.05)), 200, 0.05, alternative="greater").pvalue > 1e-3
+    assert_coverage(int(np.sum(p >= 0.05)), 200, 0.95, conservative=True)
     cube = np.random.default_rng(9).random((2000, 4))
     assert mardia_test(cube, k=4).kurtosis.p_value < 1e-10
     with pytest.raises(ValueError, match="nonsingular covariance"):
@@ -129,9 +129,11 @@ def test_sliced_gaussianity() -> None:
 def test_negative_pair_cosines_under_the_null() -> None:
     res = negative_pair_cosines(uniform_sphere(4000, 30, rng=11), max_pairs=2000, rng=12)
     assert res.n_pairs == 2000
-    # E[(sqrt(d) u.v)^2] = 1 for independent uniform u, v; 4 standard errors of the sd estimate.
-    assert abs(res.scaled_sd - 1.0) < 4 * math.sqrt(0.5 / 2000) * 1.1
-    assert res.ks.p_value > 1e-3
+    # E[(sqrt(d) u.v)^2] = 1 for independent uniform u, v (disjoint pairs: iid cosines); the SE
+    # of a sample sd is about sqrt((kurtosis - 1) / (4 n)) <= sqrt(0.5 / n), as the kurtosis
+    # 3d/(d+2) of sqrt(d) U_1 is below 3.
+    assert_within_se(res.scaled_sd, 1.0, math.sqrt(0.5 / 2000))
+    assert_not_rejected(res.ks.p_value)
 
 
 def test_negative_pair_cosines_see_anisotropy() -> None:
