@@ -1,4 +1,5 @@
-"""Shared test configuration: the opt-in ``slow`` marker and the ``gpu`` marker.
+"""Shared test configuration: the opt-in ``slow`` marker, the ``gpu`` marker, the ``xp`` fixture
+and the Monte Carlo assertion budget of ``harness.py``.
 
 Slow tests run with ``INFONCE_SIM_SLOW=1`` or when ``-m`` selects them explicitly; GPU tests run
 only when CuPy imports and sees a CUDA device.
@@ -6,9 +7,18 @@ only when CuPy imports and sees a CUDA device.
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 
 import pytest
+
+
+@pytest.fixture(params=["numpy", "array_api_strict", pytest.param("cupy", marks=pytest.mark.gpu)])
+def xp(request: pytest.FixtureRequest) -> ModuleType:
+    """Array namespace of a backend-neutral test: NumPy, array-api-strict (which refuses the
+    hidden NumPy conversions that would break on CuPy) and CuPy when a device is present."""
+    return importlib.import_module(request.param)
 
 
 def _cupy_usable() -> bool:
