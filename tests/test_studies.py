@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib
 import io
 import json
 import subprocess
@@ -149,3 +150,22 @@ def test_tiny_streams_are_seeded_per_cell() -> None:
     b = np.random.default_rng(cell_seed_sequence(1, "alignment-bound", ("mc", 1, 8, 0))).random()
     c = np.random.default_rng(cell_seed_sequence(2, "spherical-clt", ("mc", 1, 8, 0))).random()
     assert len({a, b, c}) == 3
+
+
+@pytest.mark.parametrize(
+    ("module", "changes", "match"),
+    [
+        ("spherical_clt", {"d_exact": (8, 16, 256, 512)}, "at least 3 dimensions d >= 256"),
+        ("spherical_clt", {"d_mc": (64, 8)}, "d_mc must be increasing"),
+        ("spherical_clt", {"d_radial": (8, 64)}, "d_radial must hold at least 3"),
+        ("spherical_clt", {"k_mc": (1, 8)}, "1 <= k < min"),
+        ("spherical_clt", {"n_mc": 1}, "n_mc"),
+        ("test_calibration", {"columns": 0}, "columns"),
+        ("test_calibration", {"n_grid": (4,)}, "n_grid must be increasing integers >= 8"),
+        ("alignment_bound", {"channels": ("bsc", "nope")}, "channels must be among"),
+    ],
+)
+def test_configs_refuse_inadmissible_values(module: str, changes: dict, match: str) -> None:
+    mod = importlib.import_module(f"simulator.studies.{module}")
+    with pytest.raises(ValueError, match=match):
+        dataclasses.replace(mod.TINY, **changes)

@@ -34,6 +34,7 @@ from simulator.results import (
 )
 from simulator.sphere.vmf import mean_resultant_length
 from simulator.studies.registry import Cell, RunContext, register
+from simulator.validation import check_int
 
 #: Practical margin for "the Monte Carlo slack equals 0" in the tight vMF cases.
 TIGHT_MARGIN = 0.01
@@ -106,8 +107,15 @@ class Config:
 
     def __post_init__(self) -> None:
         unknown = set(self.channels) - set(CHANNEL_LABELS)
-        if unknown:
-            raise ValueError(f"channels must be among {CHANNEL_LABELS}, got {sorted(unknown)}")
+        if unknown or not self.channels:
+            raise ValueError(f"channels must be among {CHANNEL_LABELS}, got {self.channels}")
+        for name in ("n_mc", "n_tight", "n_ace"):
+            check_int(name, getattr(self, name), low=2)
+        for name in ("dim", "eq53_dim", "sparse_dim", "d_enc", "n_random", "n_dpi"):
+            check_int(name, getattr(self, name), low=1 if name.startswith("n_") else 2)
+        for name in ("tight_p", "tight_mc_p", "vmf_kappa", "laplace_a"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must hold at least one value")
 
 
 CONFIGS: dict[str, Config] = {

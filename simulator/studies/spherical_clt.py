@@ -43,6 +43,7 @@ from simulator.sphere.distances import (
 from simulator.sphere.laws import cdf_1d, exact_distances, smallest_d_for_tv
 from simulator.sphere.sampling import exact_marginal_sample, projected_sphere_sample, random_frame
 from simulator.studies.registry import Cell, RunContext, register
+from simulator.validation import check_int
 
 NAME = "spherical-clt"
 K_VALUES = (1, 2, 3, 5, 10)
@@ -86,6 +87,23 @@ class Config:
     n_frame: int
     d_radial: tuple[int, ...]
     n_radial: int
+
+    def __post_init__(self) -> None:
+        for name in ("d_exact", "d_mc", "d_frame", "d_radial"):
+            grid = getattr(self, name)
+            if not grid or list(grid) != sorted(set(grid)) or grid[0] < 4:
+                raise ValueError(f"{name} must be increasing dimensions d >= 4, got {grid}")
+        if sum(d >= SLOPE_D_MIN for d in self.d_exact) < 3:
+            raise ValueError(
+                f"d_exact must hold at least 3 dimensions d >= {SLOPE_D_MIN} (the rate fits), "
+                f"got {self.d_exact}"
+            )
+        if len(self.d_radial) < 3:
+            raise ValueError(f"d_radial must hold at least 3 dimensions, got {self.d_radial}")
+        if not self.k_mc or not all(1 <= k < self.d_mc[0] for k in self.k_mc):
+            raise ValueError(f"k_mc must satisfy 1 <= k < min(d_mc), got {self.k_mc}")
+        for name in ("n_mc", "replicates", "n_frame", "n_radial"):
+            check_int(name, getattr(self, name), low=2)
 
 
 CONFIGS: dict[str, Config] = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.gaussianity.metrics import AD_CRITICAL_5, DP_ALPHA, clopper_pearson
+from simulator.gaussianity.metrics import AD_CRITICAL_5, DP_ALPHA, MIN_ROWS_DP, clopper_pearson
 from simulator.gaussianity.nulls import NULL_LAWS, coordinate_null
 from simulator.results import (
     HOLDS,
@@ -28,6 +28,7 @@ from simulator.results import (
     verdict_lower_bound,
 )
 from simulator.studies.registry import Cell, RunContext, register
+from simulator.validation import check_int
 
 NAME = "test-calibration"
 N_GRID = (1000, 5000, 10000)
@@ -55,6 +56,13 @@ class Config:
     columns: int
     n_grid: tuple[int, ...] = N_GRID
     d_grid: tuple[int, ...] = D_GRID
+
+    def __post_init__(self) -> None:
+        check_int("columns", self.columns, low=2)
+        for name, low in (("n_grid", MIN_ROWS_DP), ("d_grid", 2)):
+            grid = getattr(self, name)
+            if not grid or list(grid) != sorted(set(grid)) or grid[0] < low:
+                raise ValueError(f"{name} must be increasing integers >= {low}, got {grid}")
 
 
 CONFIGS: dict[str, Config] = {"quick": Config(columns=800), "full": Config(columns=4000)}
@@ -136,7 +144,7 @@ def run(ctx: RunContext) -> StudyResult:
             "rejects 5% of exact Gaussian coordinates",
         )
 
-    smallest: list[list[Any]] = []
+    smallest: list[dict[str, Any]] = []
     for n in cfg.n_grid:
         accepted_from = None
         for d in cfg.d_grid:
