@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import io
 import json
+import pickle
 import subprocess
 import sys
 from collections import Counter
@@ -21,13 +22,25 @@ from simulator.studies import STUDIES, RunContext
 from simulator.studies.registry import SCALES, cell_seed_sequence, register
 
 
+@dataclasses.dataclass
+class RecordingContext(RunContext):
+    """A run context that also records what each sweep hands to its cells."""
+
+    shipped: list = dataclasses.field(default_factory=list)
+
+    def map(self, compute, keys, config=None, *, desc=""):  # type: ignore[override]
+        self.shipped.append((compute, config))
+        return super().map(compute, keys, config, desc=desc)
+
+
 @pytest.fixture(scope="module")
-def tiny_runs() -> dict[str, tuple[StudyResult, list[str]]]:
-    """Each registered study run once on its TINY config: its result and its cell addresses."""
+def tiny_runs() -> dict[str, tuple[StudyResult, list[str], list]]:
+    """Each registered study run once on its TINY config: its result, its cell addresses and the
+    (compute, config) pairs its sweeps shipped to cells."""
     out = {}
     for name, study in sorted(STUDIES.items()):
-        ctx = RunContext(seed=11, config=study.tiny)
-        out[name] = (study.run(ctx), ctx.addresses)
+        ctx = RecordingContext(seed=11, config=study.tiny)
+        out[name] = (study.run(ctx), ctx.addresses, ctx.shipped)
     return out
 
 
@@ -40,7 +53,7 @@ def test_every_study_declares_frozen_configs() -> None:
 
 
 def test_smoke_every_study_on_its_tiny_config(tiny_runs: dict) -> None:
-    for name, (result, addresses) in tiny_runs.items():
+    for name, (result, addresses, _) in tiny_runs.items():
         study = STUDIES[name]
         assert result.study == name and addresses, name
         assert result.title == study.title and result.claims == list(study.claims), name
@@ -71,7 +84,17 @@ def _streams(runs: dict[str, list[str]], seed: int) -> None:
 
 
 def test_no_two_cells_share_a_stream_tiny(tiny_runs: dict) -> None:
-    _streams({name: addresses for name, (_, addresses) in tiny_runs.items()}, seed=11)
+    _streams({name: addresses for name, (_, addresses, _) in tiny_runs.items()}, seed=11)
+
+
+def test_cells_can_be_shipped_to_other_processes(tiny_runs: dict) -> None:
+    # An executor pickles the compute function (by reference: module-level functions only) and
+    # the config of every cell; a closure or a lambda would fail here.
+    for name, (_, _, shipped) in tiny_runs.items():
+        assert shipped, name
+        for compute, config in shipped:
+            assert pickle.loads(pickle.dumps(compute)) is compute, (name, compute)
+            assert pickle.loads(pickle.dumps(config)) == config, (name, compute)
 
 
 @pytest.mark.slow
