@@ -157,7 +157,9 @@ def test_register_checks_configs() -> None:
         register("bad-a", "t", ("c",), configs={"quick": A()}, tiny=A())
     with pytest.raises(ValueError, match="share one type"):
         register("bad-b", "t", ("c",), configs={"quick": A(), "full": A()}, tiny=B())
-    assert "bad-a" not in STUDIES and "bad-b" not in STUDIES
+    with pytest.raises(ValueError, match="frozen dataclasses"):
+        register("bad-c", "t", ("c",), configs={"quick": {}, "full": {}}, tiny={})
+    assert not {"bad-a", "bad-b", "bad-c"} & set(STUDIES)
 
 
 def test_a_study_refuses_a_config_of_another_study() -> None:

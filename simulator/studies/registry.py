@@ -1,8 +1,10 @@
 """The study registry and the run context handed to every study.
 
-A study is a function ``run(ctx) -> StudyResult`` registered under a name with the paper claims it
-tests. The CLI reads :data:`STUDIES`; the context carries everything a study may need from the
-outside world (scale, seed, backend, progress bar, checkpoint store) so that studies do no I/O.
+A study is a function ``run(ctx) -> StudyResult`` registered under a name with its title, the paper
+claims it tests (declared once, copied into its results) and a frozen config dataclass per scale
+plus a tiny one for tests; it reads ``cfg = ctx.config or CONFIGS[ctx.scale]``. The CLI reads
+:data:`STUDIES`; the context carries everything a study may need from the outside world (scale,
+seed, backend, progress bar, checkpoint store) so that studies do no I/O.
 
 Randomness inside a study comes only from its cells. A cell is addressed by one key, a tuple of
 strings and numbers; its generator is ``SeedSequence(seed, spawn_key=(study_id, cell_id))`` with
@@ -13,6 +15,7 @@ share a stream.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -237,6 +240,9 @@ def register(
     kinds = {type(c) for c in (*configs.values(), tiny)}
     if len(kinds) != 1:
         raise ValueError(f"study {name!r}: configs and tiny must share one type, got {kinds}")
+    # Frozen, so that a config shipped with a cell to another process cannot drift from the run's.
+    if not (dataclasses.is_dataclass(tiny) and type(tiny).__dataclass_params__.frozen):
+        raise ValueError(f"study {name!r}: configs must be frozen dataclasses")
 
     def wrap(fn: Callable[[RunContext], StudyResult]) -> Callable[[RunContext], StudyResult]:
         if name in STUDIES:
