@@ -6,8 +6,20 @@ ignores ``ctx.seed``; ``ctx.scale`` does not change them either.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from simulator.results import HOLDS, VIOLATED, StudyResult
 from simulator.studies.registry import RunContext, register
+
+
+@dataclass(frozen=True)
+class ProofsConfig:
+    """``checks``: the check ids to run, in order (None: every registered check)."""
+
+    checks: tuple[str, ...] | None = None
+
+
+CONFIGS = {"quick": ProofsConfig(), "full": ProofsConfig()}
 
 
 @register(
@@ -28,9 +40,10 @@ from simulator.studies.registry import RunContext, register
     ),
 )
 def run(ctx: RunContext) -> StudyResult:
-    from proofs_check.core import load_all
+    from proofs_check.core import get_check, load_all
 
-    checks = list(load_all().values())
+    cfg = ctx.config or CONFIGS[ctx.scale]
+    checks = [get_check(i) for i in cfg.checks] if cfg.checks else list(load_all().values())
     result = StudyResult(
         "proofs",
         "Proof checks: closed forms and inequalities",

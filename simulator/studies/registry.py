@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -38,14 +39,19 @@ class CheckpointStore(Protocol):
 
     def get(self, key: str) -> Any: ...
 
-    def put(self, key: str, value: Any) -> None: ...
+    def put(self, key: str, value: Any, seconds: float = 0.0) -> None: ...
 
 
 class MemoryStore:
-    """Checkpoint store that keeps cells in memory (the default outside the CLI)."""
+    """Checkpoint store that keeps cells in memory (the default outside the CLI).
+
+    Each cell's compute time is kept beside its value, so a resumed run can report the time its
+    cells cost when they were computed rather than the time of reading them back.
+    """
 
     def __init__(self) -> None:
         self._cells: dict[str, Any] = {}
+        self._seconds: dict[str, float] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._cells
@@ -56,8 +62,13 @@ class MemoryStore:
     def get(self, key: str) -> Any:
         return self._cells[key]
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any, seconds: float = 0.0) -> None:
         self._cells[key] = value
+        self._seconds[key] = seconds
+
+    def compute_seconds(self) -> float:
+        """Total compute time of the saved cells."""
+        return sum(self._seconds.values())
 
 
 def _no_progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterator[T]:
@@ -188,26 +199,33 @@ class RunContext:
                 todo.append(i)
         iterator = self.progress(todo, total=len(todo), desc=desc) if desc else todo
         for i in iterator:
+            start = time.perf_counter()
             out[i] = compute(self._cell(keys[i], config))
-            self.store.put(addresses[i], out[i])
+            self.store.put(addresses[i], out[i], time.perf_counter() - start)
         return out
 
 
 @dataclass(frozen=True)
 class Study:
-    """A registered study: its name, a one-line title, the claims it tests and its runner."""
+    """A registered study: its name, a one-line title, the claims it tests, its runner and the
+    array backends its cells actually use (``ctx.xp`` / ``cell.xp``); other studies compute with
+    NumPy whatever backend is asked for, and their results record that."""
 
     name: str
     title: str
     claims: tuple[str, ...]
     run: Callable[[RunContext], StudyResult]
+    backends: tuple[str, ...] = ("numpy",)
 
 
 STUDIES: dict[str, Study] = {}
 
 
-def register(name: str, title: str, claims: tuple[str, ...]) -> Callable:
-    """Decorator registering ``run(ctx) -> StudyResult`` as study ``name``."""
+def register(
+    name: str, title: str, claims: tuple[str, ...], *, backends: tuple[str, ...] = ("numpy",)
+) -> Callable:
+    """Decorator registering ``run(ctx) -> StudyResult`` as study ``name``; ``backends`` lists
+    the array backends the study's cells compute with (see :class:`Study`)."""
 
     def wrap(fn: Callable[[RunContext], StudyResult]) -> Callable[[RunContext], StudyResult]:
         if name in STUDIES:
@@ -219,7 +237,7 @@ def register(name: str, title: str, claims: tuple[str, ...]) -> Callable:
             # the study that runs in it (its store and address log are shared, not copied).
             return fn(ctx if ctx.study == name else replace(ctx, study=name))
 
-        STUDIES[name] = Study(name, title, claims, run)
+        STUDIES[name] = Study(name, title, claims, run, backends)
         return run
 
     return wrap

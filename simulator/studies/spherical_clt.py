@@ -692,6 +692,7 @@ def _radial_section(ctx: RunContext, cfg: dict[str, Any], result: StudyResult) -
     NAME,
     "Spherical CLT at finite d: exact distances, Diaconis-Freedman bound, rates, thin shell",
     ("Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)", "Prop. 2 (Eq. 10)"),
+    backends=("numpy", "cupy"),
 )
 def run(ctx: RunContext) -> StudyResult:
     """Run the study at ``ctx.scale`` (see :data:`SCALES` for the grids)."""
