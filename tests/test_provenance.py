@@ -196,3 +196,23 @@ def test_verbs_write_only_with_out(
     assert saved["provenance"]["command"] == "infonce-sim " + " ".join([*argv, "--out", "out"])
     assert {"commit", "dirty", "version", "backend"} <= saved["provenance"].keys()
     assert (tmp_path / "out" / f"{stem}.md").read_text().startswith("# ")
+
+
+def test_bench_writes_only_with_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from simulator.cli.benches import BENCHES, BenchRow
+
+    row = BenchRow("toy", 0.5, 1.0, "loop", 2.0, ">= 1.5", True, "a note")
+    monkeypatch.setitem(BENCHES, "toy", lambda cfg: [row])
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["bench", "toy", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["rows"] == [row.to_dict()] and printed["provenance"]["backend"] == "numpy"
+    assert list(tmp_path.iterdir()) == []
+    assert cli.main(["bench", "toy", "--out", "out"]) == 0
+    saved = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert saved["data"] == [row.to_dict()]
+    assert saved["tables"]["timings"]["rows"][0][:3] == ["toy", 0.5, 1.0]
+    assert "| toy |" in (tmp_path / "out" / "bench.md").read_text()
+    assert (tmp_path / "out" / "bench-timings.csv").read_text().startswith("benchmark,")
