@@ -95,14 +95,14 @@ def run_study(
     resumed = len(store)
     resumed_s = store.compute_seconds()
     ctx = RunContext(
-        study.name,
-        args.scale,
-        args.seed,
-        backend,
-        rng_mode,
-        progress_factory(getattr(args, "quiet", True)),
-        store,
-        config,
+        study=study.name,
+        scale=args.scale,
+        seed=args.seed,
+        backend=backend,
+        rng_mode=rng_mode,
+        progress=progress_factory(getattr(args, "quiet", True)),
+        store=store,
+        config=config,
     )
     start = time.perf_counter()
     result = study.run(ctx).to_dict()
