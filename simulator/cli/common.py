@@ -1,4 +1,5 @@
-"""Helpers shared by the sub-commands: common options, progress bars, JSON output."""
+"""Helpers shared by the sub-commands: common options, progress bars, the start of a command
+(provenance read once) and the result JSON of a verb."""
 
 from __future__ import annotations
 
