@@ -79,24 +79,43 @@ def verdict_rows_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list
 
 
 def provenance_line(prov: dict[str, Any]) -> str:
-    commit = prov.get("commit") or "unknown"
-    dirty = " (dirty tree)" if prov.get("dirty") else ""
-    return (
-        f"Command `{prov.get('command', '?')}`, seed {prov.get('seed')}, "
-        f"scale {prov.get('scale')}, backend {prov.get('backend')} (RNG {prov.get('rng_mode')}), "
-        f"commit `{commit[:12]}`{dirty}, "
-        f"infonce-sim {prov.get('version')}, NumPy {prov.get('numpy')}, SciPy {prov.get('scipy')}, "
-        f"wall time {fmt(prov.get('wall_time_s'))} s."
+    """One sentence of provenance; settings a command does not have (no seed for a
+    deterministic verb) are left out rather than shown as missing."""
+    commit = prov.get("commit")
+    dirty = {True: " (dirty tree)", False: "", None: " (dirty flag unknown)"}[prov.get("dirty")]
+    parts = [f"Command `{prov.get('command', '?')}`"]
+    if prov.get("seed") is not None:
+        parts.append(f"seed {prov['seed']}")
+    if prov.get("scale") is not None:
+        parts.append(f"scale {prov['scale']}")
+    if prov.get("backend") is not None:
+        rng = f" (RNG {prov['rng_mode']})" if prov.get("rng_mode") is not None else ""
+        parts.append(f"backend {prov['backend']}{rng}")
+    parts.append(f"commit `{commit[:12]}`{dirty}" if commit else "commit unknown")
+    parts.append(
+        f"infonce-sim {prov.get('version')}, NumPy {prov.get('numpy')}, SciPy {prov.get('scipy')}"
     )
+    if prov.get("wall_time_s") is not None:
+        parts.append(f"wall time {fmt(prov['wall_time_s'])} s")
+    if prov.get("resumed_cells"):
+        parts.append(
+            f"resumed {prov['resumed_cells']} saved cells; compute time including them "
+            f"{fmt(prov.get('compute_time_s'))} s"
+        )
+    return ", ".join(parts) + "."
 
 
 def study_markdown(result: dict[str, Any]) -> str:
-    """Markdown page of one study: verdicts, tables, figures, notes and provenance."""
+    """Markdown page of one result: verdicts, tables, figures, notes and provenance (the
+    sections a result does not have, such as verdicts for an audit, are left out)."""
     name = result["study"]
     parts = [f"# {result['title']} (`{name}`)", ""]
-    parts.append("Claims tested: " + "; ".join(result["claims"]) + ".")
-    parts += ["", provenance_line(result.get("provenance", {})), "", "## Verdicts", ""]
-    parts.append(markdown_table(*verdict_rows_table(result["rows"])))
+    if result["claims"]:
+        parts += ["Claims tested: " + "; ".join(result["claims"]) + ".", ""]
+    parts.append(provenance_line(result.get("provenance", {})))
+    if result["rows"]:
+        parts += ["", "## Verdicts", ""]
+        parts.append(markdown_table(*verdict_rows_table(result["rows"])))
     for table_id, table in result["tables"].items():
         parts += ["", f"## {table['title']}", ""]
         parts.append(markdown_table(table["columns"], table_cells(table)))

@@ -16,7 +16,8 @@ import pytest
 
 import simulator.gaussianity.audit as audit_mod
 from simulator.cli import main
-from simulator.gaussianity.audit import MIN_ROWS_AUDIT, audit, audit_row
+from simulator.cli.io import to_json
+from simulator.gaussianity.audit import MIN_ROWS_AUDIT, AuditOptions, audit, audit_row
 from simulator.gaussianity.metrics import (
     anderson_normal,
     dagostino_pearson_pvalue,
@@ -33,7 +34,7 @@ def gaussian() -> np.ndarray:
 
 
 def test_streamed_metrics_equal_in_memory_metrics(gaussian: np.ndarray) -> None:
-    res = audit(gaussian, rng=1, **FAST)
+    res = audit(gaussian, AuditOptions(**FAST), rng=1)
     ref = gaussianity_metrics(gaussian)
     un = res.variants["unnormalized"]
     # The audit sorts before summing the mean/variance: rounding-level differences only.
@@ -48,9 +49,9 @@ def test_streamed_metrics_equal_in_memory_metrics(gaussian: np.ndarray) -> None:
 def test_result_does_not_depend_on_blocking_or_threads(
     gaussian: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a = audit(gaussian, rng=2, workers=1, **FAST)
+    a = audit(gaussian, AuditOptions(workers=1, **FAST), rng=2)
     monkeypatch.setattr(audit_mod, "_BLOCK_ELEMENTS", 600)  # 2 rows / 2 columns per block
-    b = audit(gaussian, rng=2, workers=3, **FAST)
+    b = audit(gaussian, AuditOptions(workers=3, **FAST), rng=2)
     np.testing.assert_array_equal(a.variants["normalized"].ad, b.variants["normalized"].ad)
     np.testing.assert_array_equal(a.variants["unnormalized"].dp, b.variants["unnormalized"].dp)
     assert a.to_dict()["normalized"]["nulls"] == b.to_dict()["normalized"]["nulls"]
@@ -58,7 +59,7 @@ def test_result_does_not_depend_on_blocking_or_threads(
 
 def test_gaussian_embeddings_are_consistent_with_the_gaussian_null() -> None:
     z = np.random.default_rng(3).standard_normal((2000, 64))
-    res = audit(z, rng=4, **{**FAST, "null_columns": 4000})
+    res = audit(z, AuditOptions(**{**FAST, "null_columns": 4000}), rng=4)
     un = res.variants["unnormalized"]
     assert un.comparisons["gaussian"]["ad_pass"].p_value > 1e-3
     assert un.comparisons["gaussian"]["dp_pass"].p_value > 1e-3
@@ -70,7 +71,7 @@ def test_gaussian_embeddings_are_consistent_with_the_gaussian_null() -> None:
 def test_constant_coordinates_are_reported(gaussian: np.ndarray) -> None:
     z = gaussian.copy()
     z[:, 5] = 1.0
-    res = audit(z, rng=5, variants=("unnormalized",), **FAST)
+    res = audit(z, AuditOptions(variants=("unnormalized",), **FAST), rng=5)
     v = res.variants["unnormalized"]
     assert v.metrics.n_constant == 1 and v.constant_columns == [5]
     assert v.metrics.ad_pass.total == 11
@@ -78,7 +79,7 @@ def test_constant_coordinates_are_reported(gaussian: np.ndarray) -> None:
 
 def test_whitened_audit(gaussian: np.ndarray) -> None:
     mix = gaussian @ np.random.default_rng(6).standard_normal((12, 12))
-    res = audit(mix, rng=7, whiten="pca", **FAST)
+    res = audit(mix, AuditOptions(whiten="pca", **FAST), rng=7)
     assert res.whitening == {"method": "pca", "rank": 12, "d_input": 12}
     assert res.cosines_whitened is not None and res.cosines is not None
     assert "uninformative by construction" in res.uniformity_note
@@ -89,7 +90,7 @@ def test_whitened_audit_with_a_raw_zero_row(gaussian: np.ndarray) -> None:
     # cosines (0/0 made their KS p-value NaN).
     z = gaussian.copy()
     z[0] = 0.0
-    res = audit(z, rng=7, whiten="zca", variants=("unnormalized",), **FAST)
+    res = audit(z, AuditOptions(whiten="zca", variants=("unnormalized",), **FAST), rng=7)
     assert res.cosines is not None and res.cosines_whitened is not None
     assert np.all(np.isfinite(res.cosines.cosines)) and np.isfinite(res.cosines.ks.p_value)
     assert "zero norm before whitening" in res.uniformity_note
@@ -107,16 +108,16 @@ def test_whitened_audit_with_a_raw_zero_row(gaussian: np.ndarray) -> None:
 )
 def test_library_bad_input(x: np.ndarray, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        audit(x, **kwargs)
+        audit(x, AuditOptions(**kwargs))
 
 
 def test_nonfinite_rows(gaussian: np.ndarray) -> None:
     z = gaussian.copy()
     z[[3, 7], 2] = np.nan
     z[9, 0] = np.inf
-    with pytest.raises(ValueError, match=r"in 3 of 300 rows.*drop-nonfinite"):
+    with pytest.raises(ValueError, match=r"in 3 of 300 rows.*drop_nonfinite=True"):
         audit(z)
-    res = audit(z, drop_nonfinite=True, rng=1, **FAST)
+    res = audit(z, AuditOptions(drop_nonfinite=True, **FAST), rng=1)
     assert res.n == 297 and res.dropped_nonfinite == 3
 
 
@@ -124,13 +125,13 @@ def test_zero_norm_rows_when_normalising(gaussian: np.ndarray) -> None:
     z = gaussian.copy()
     z[4] = 0.0
     with pytest.raises(ValueError, match="1 row\\(s\\) have zero norm"):
-        audit(z, **FAST)
-    res = audit(z, variants=("unnormalized",), rng=1, **FAST)
+        audit(z, AuditOptions(**FAST))
+    res = audit(z, AuditOptions(variants=("unnormalized",), **FAST), rng=1)
     assert "zero-norm" in res.uniformity_note
 
 
 def test_max_rows_subsample(gaussian: np.ndarray) -> None:
-    res = audit(gaussian, max_rows=100, rng=8, **FAST)
+    res = audit(gaussian, AuditOptions(max_rows=100, **FAST), rng=8)
     assert res.n == 100 and res.n_input == 300 and res.subsampled
 
 
@@ -188,17 +189,68 @@ def test_outputs_written(
     names = {p.name for p in out.iterdir()}
     assert {
         "audit.md",
-        "audit.csv",
         "audit.json",
+        "audit-metrics.csv",
+        "audit-metrics.tex",
         "audit-norms.png",
         "audit-cosines.png",
         "audit-ad-unnormalized.png",
         "audit-ad-normalized.png",
-    } <= names
-    assert not [n for n in names if n.endswith(".tmp")]
+    } == names
     saved = json.loads((out / "audit.json").read_text())
-    assert 0.0 <= saved["normalized"]["dp_pass"] <= 1.0
-    assert (out / "audit.csv").read_text().splitlines()[0].startswith("variant,n,d,cv,")
+    assert 0.0 <= saved["data"]["normalized"]["dp_pass"] <= 1.0
+    prov = saved["provenance"]
+    assert prov["command"].startswith("infonce-sim audit ") and prov["seed"] == 0
+    assert {"version", "commit", "dirty", "numpy", "scipy", "wall_time_s"} <= prov.keys()
+    assert (out / "audit-metrics.csv").read_text().splitlines()[0].startswith("variant,n,d,CV,")
+    assert "Command `infonce-sim audit" in (out / "audit.md").read_text()
+
+
+def test_nothing_written_without_out(
+    tmp_path: Path, gaussian: np.ndarray, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    np.save(tmp_path / "a.npy", gaussian)
+    monkeypatch.chdir(tmp_path)
+    assert _json(["audit", "a.npy"], capsys)["unnormalized"]["n"] == 300
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npy"]
+
+
+def _regression_input() -> np.ndarray:
+    x = np.random.default_rng(11).standard_normal((80, 6)) * np.array([1, 1, 2, 1, 1, 0.5])
+    x[:, 2] += 0.3 * x[:, 0] ** 2
+    return x
+
+
+#: The option sets of ``tests/data/audit_before_refactor.json``, which holds the output of the
+#: pre-refactor ``audit()`` (commit 9e6bc7f, 15 keyword parameters) on these options, rng=123.
+_REGRESSION_CASES = {
+    "both": AuditOptions(
+        null_columns=100, n_directions=4, mardia_k=3, gine_rows=32, gine_mc=19, cosine_pairs=60
+    ),
+    "zca-subsample": AuditOptions(
+        whiten="zca",
+        max_rows=50,
+        null_columns=100,
+        n_directions=5,
+        mardia_k=2,
+        gine_rows=20,
+        gine_mc=9,
+        cosine_pairs=40,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_REGRESSION_CASES))
+def test_refactor_gives_the_pre_refactor_numbers(case: str) -> None:
+    ref = json.loads((Path(__file__).parent / "data" / "audit_before_refactor.json").read_text())
+    res = audit(_regression_input(), _REGRESSION_CASES[case], rng=123)
+    got = {
+        "result": json.loads(to_json(res.to_dict(), indent=None)),
+        "norms": res.norms.tolist(),
+        "ad": {v: json.loads(to_json(r.ad.tolist())) for v, r in res.variants.items()},
+        "dp": {v: json.loads(to_json(r.dp.tolist())) for v, r in res.variants.items()},
+    }
+    assert got == ref[case]  # bit for bit: every float round-trips through JSON exactly
 
 
 def _bad_files(tmp: Path) -> dict[str, tuple[list[str], str]]:

@@ -111,11 +111,20 @@ def test_run_writes_file_set_and_resumes(
     assert cli.main(["run", "toy", "--out", str(out), "--quiet"]) == 130
     assert not (out / "toy.json").exists()  # nothing half-written
     assert toy_study["computed"] == [0, 1, 2]
+    partial = next((out / ".partial").glob("toy-*.jsonl")).read_text()
+    saved = [json.loads(line) for line in partial.splitlines()]
+    saved_seconds = sum(entry["seconds"] for entry in saved)
     toy_study["fail_at"] = None
     assert cli.main(["run", "toy", "--out", str(out), "--quiet"]) == 0
     assert toy_study["computed"] == [0, 1, 2, 3, 4]  # only the missing cells were computed
     resumed = json.loads((out / "toy.json").read_text())
     assert resumed["provenance"]["resumed_cells"] == 3
+    # A resumed run records what its saved cells cost when computed, not reading them back.
+    assert resumed["provenance"]["resumed_compute_s"] == round(saved_seconds, 3)
+    # Both fields are rounded to 1 ms, hence the 1 ms allowance.
+    assert resumed["provenance"]["compute_time_s"] == pytest.approx(
+        resumed["provenance"]["wall_time_s"] + saved_seconds, abs=1e-3
+    )
     # An uninterrupted run in a fresh folder gives the same numbers.
     assert cli.main(["run", "toy", "--out", str(tmp_path / "fresh"), "--quiet"]) == 0
     fresh = json.loads((tmp_path / "fresh" / "toy.json").read_text())

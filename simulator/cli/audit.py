@@ -10,18 +10,24 @@ no half-written file.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from simulator.cli.common import bounded_int, seed_type
-from simulator.cli.io import atomic_write_bytes, to_json
-from simulator.gaussianity.audit import MIN_ROWS_AUDIT, AuditResult, audit, audit_row
-from simulator.report import figure_png, fmt, markdown_table
+from simulator.cli.common import begin_command, bounded_int, seed_type, verb_result
+from simulator.cli.io import result_files, to_json, write_files
+from simulator.gaussianity.audit import (
+    MIN_ROWS_AUDIT,
+    AuditOptions,
+    AuditResult,
+    audit,
+    audit_row,
+)
+from simulator.report import fmt, markdown_table, table_cells
+from simulator.results import StudyResult
 from simulator.sphere.laws import cdf_1d
 
 SUFFIXES = (".npy", ".npz", ".csv", ".tsv")
@@ -93,7 +99,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="folder for audit.md, audit.csv, audit.json and the PNG plots",
+        help="folder for audit.json (with provenance), audit.md, the table as CSV and LaTeX and "
+        "the PNG plots; nothing is written without it",
     )
     p.add_argument(
         "--json",
@@ -183,55 +190,54 @@ def _load_text(path: Path, delimiter: str) -> np.ndarray:
         raise ValueError(f"non-numeric or ragged content ({exc})") from exc
 
 
-def _check_out(out: Path) -> None:
-    """ValueError before any work if ``--out`` (or its first existing ancestor) is not a folder."""
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise ValueError(f"--out {out}: {existing} exists and is not a folder")
-
-
 def run_audit(args: argparse.Namespace) -> int:
-    if args.out is not None:
-        _check_out(args.out)
+    source = begin_command(args.out)
     x = load_embeddings(args.path, args.key)
-    result = audit(
-        x,
+    options = AuditOptions(
         variants=args.variants,
         whiten=args.whiten,
         max_rows=args.max_rows,
         drop_nonfinite=args.drop_nonfinite,
-        rng=args.seed,
         null_columns=args.null_columns,
     )
-    payload = result.to_dict()
+    start = time.perf_counter()
+    try:
+        result = audit(x, options, rng=args.seed)
+    except ValueError as exc:
+        # The library names its parameter; on the command line the user sets the flag.
+        raise ValueError(str(exc).replace("drop_nonfinite=True", "--drop-nonfinite")) from None
+    wall = time.perf_counter() - start
+    document = audit_document(result, args, source, wall)
     if args.out is not None:
-        files = render_files(result, payload, args)
-        for name, data in files.items():
-            atomic_write_bytes(args.out / name, data)
+        write_files(args.out, result_files(document))
     if args.json:
-        print(to_json(payload, indent=None))
+        print(to_json(document["data"], indent=None))
         return 0
-    print(summary_text(result, args))
+    print(header_line(result, args))
+    print()
+    table = document["tables"]["metrics"]
+    print(markdown_table(table["columns"], table_cells(table)))
+    print()
+    print("\n".join(summary_lines(result)))
     if args.out is not None:
-        print(f"\nwrote {args.out / 'audit.md'} (+ CSV, JSON, plots)")
+        print(f"\nwrote {args.out / 'audit.md'} (+ JSON, CSV, LaTeX, plots)")
     return 0
 
 
+#: Columns of the Table-2-style metrics table: (key of :func:`audit_row`, column label).
 _COLUMNS = [
     ("variant", "variant"),
     ("n", "n"),
     ("d", "d"),
     ("cv", "CV"),
     ("ad_mean", "AD avg"),
-    ("ad_pass", "AD pass"),
+    ("ad_pass", "AD pass %"),
     ("dp_mean", "DP avg p"),
-    ("dp_pass", "DP pass"),
-    ("gaussian_null_ad_pass", "AD pass, Gaussian null"),
-    ("gaussian_null_dp_pass", "DP pass, Gaussian null"),
-    ("sphere_null_ad_pass", "AD pass, sphere null"),
-    ("sphere_null_dp_pass", "DP pass, sphere null"),
+    ("dp_pass", "DP pass %"),
+    ("gaussian_null_ad_pass", "AD pass %, Gaussian null"),
+    ("gaussian_null_dp_pass", "DP pass %, Gaussian null"),
+    ("sphere_null_ad_pass", "AD pass %, sphere null"),
+    ("sphere_null_dp_pass", "DP pass %, sphere null"),
     ("rayleigh_p", "Rayleigh p"),
     ("bingham_p", "Bingham p"),
     ("gine_p", "Gine p"),
@@ -239,71 +245,54 @@ _COLUMNS = [
     ("mardia_kurt_p", "Mardia kurt p"),
     ("n_constant", "constant coords"),
 ]
-_PCT = {
-    "ad_pass",
-    "dp_pass",
-    "gaussian_null_ad_pass",
-    "gaussian_null_dp_pass",
-    "sphere_null_ad_pass",
-    "sphere_null_dp_pass",
-}
 
 
 def _cell(key: str, value: Any) -> Any:
-    if key in _PCT:
-        return f"{100 * value:.1f}%"
     if isinstance(value, float) and math.isnan(value):
-        return "-"
-    return value
+        return None
+    return 100 * value if "%" in dict(_COLUMNS)[key] else value
 
 
-def table_markdown(result: AuditResult) -> str:
+def metrics_rows(result: AuditResult) -> list[dict[str, Any]]:
+    """One Table-2-style row per variant, keyed by the labels of :data:`_COLUMNS`."""
     rows = [audit_row(result, v) for v in result.variants]
-    return markdown_table(
-        [label for _, label in _COLUMNS], [[_cell(k, r[k]) for k, _ in _COLUMNS] for r in rows]
-    )
+    return [{label: _cell(k, r[k]) for k, label in _COLUMNS} for r in rows]
 
 
-def table_csv(result: AuditResult) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([k for k, _ in _COLUMNS])
-    for v in result.variants:
-        row = audit_row(result, v)
-        writer.writerow(
-            [repr(row[k]) if isinstance(row[k], float) else row[k] for k, _ in _COLUMNS]
-        )
-    return buf.getvalue()
+def header_line(result: AuditResult, args: argparse.Namespace) -> str:
+    return f"audit of {args.path}: n = {result.n} rows (of {result.n_input}), d = {result.d}"
 
 
-def summary_text(result: AuditResult, args: argparse.Namespace) -> str:
-    lines = [f"audit of {args.path}: n = {result.n} rows (of {result.n_input}), d = {result.d}"]
+def summary_lines(result: AuditResult) -> list[str]:
+    """The audit's findings beyond the table: input handling, verdict lines per variant,
+    sliced and Mardia evidence, uniformity tests and negative-pair cosines."""
+    lines = []
     if result.dropped_nonfinite:
         lines.append(f"dropped {result.dropped_nonfinite} row(s) with non-finite entries")
     if result.whitening:
         w = result.whitening
         lines.append(f"whitened ({w['method']}), rank {w['rank']} of {w['d_input']}")
-    lines += ["", table_markdown(result), ""]
     for name, v in result.variants.items():
         lines.append(f"{name}: {v.verdict}")
         if v.metrics.n_constant:
             shown = ", ".join(str(c) for c in v.constant_columns[:10])
             more = "..." if len(v.constant_columns) > 10 else ""
-            lines.append(f"  {v.metrics.n_constant} constant coordinate(s) left out: {shown}{more}")
-        lines.append(f"  CV: {fmt(v.metrics.cv)} ({v.cv_note})")
-        s = v.sliced
+            lines.append(
+                f"{name}: {v.metrics.n_constant} constant coordinate(s) left out: {shown}{more}"
+            )
+        lines.append(f"{name}: CV {fmt(v.metrics.cv)} ({v.cv_note})")
+        sl = v.sliced
         lines.append(
-            f"  sliced ({s.d} random directions): AD pass {100 * s.ad_pass.fraction:.1f}%,"
-            f" DP pass {100 * s.dp_pass.fraction:.1f}%"
+            f"{name}: sliced ({sl.d} random directions): AD pass "
+            f"{100 * sl.ad_pass.fraction:.1f}%, DP pass {100 * sl.dp_pass.fraction:.1f}%"
         )
         if v.mardia is not None:
             lines.append(
-                f"  Mardia ({v.mardia_note}): skewness p = {fmt(v.mardia.skewness.p_value)},"
-                f" kurtosis p = {fmt(v.mardia.kurtosis.p_value)}"
+                f"{name}: Mardia ({v.mardia_note}): skewness p = "
+                f"{fmt(v.mardia.skewness.p_value)}, kurtosis p = {fmt(v.mardia.kurtosis.p_value)}"
             )
         else:
-            lines.append(f"  Mardia: {v.mardia_note}")
-    lines.append("")
+            lines.append(f"{name}: Mardia: {v.mardia_note}")
     for t in result.uniformity:
         lines.append(
             f"uniformity of directions, {t.name}: statistic {fmt(t.statistic)}, "
@@ -317,13 +306,12 @@ def summary_text(result: AuditResult, args: argparse.Namespace) -> str:
                 f"negative-pair cosines ({label}, {c.n_pairs} disjoint pairs): mean {fmt(c.mean)}, "
                 f"sqrt(d) sd {fmt(c.scaled_sd)} (null 1), KS vs exact null p = {fmt(c.ks.p_value)}"
             )
-    return "\n".join(lines)
+    return lines
 
 
-def _hist(values: np.ndarray, edges: np.ndarray) -> list[float]:
-    counts, _ = np.histogram(values, bins=edges)
-    total = max(values.size, 1)
-    return (counts / (total * np.diff(edges))).tolist()
+def _density(values: np.ndarray, edges: np.ndarray) -> list[float]:
+    """Histogram heights as a density; every value lies inside ``edges`` by construction."""
+    return np.histogram(values, bins=edges, density=True)[0].tolist()
 
 
 def figures(result: AuditResult) -> list[dict[str, Any]]:
@@ -342,7 +330,7 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
                 {
                     "label": f"n = {result.n}",
                     "edges": edges.tolist(),
-                    "density": _hist(norms, edges),
+                    "density": _density(norms, edges),
                 }
             ],
         }
@@ -356,7 +344,7 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
             {
                 "label": f"{name} coordinates",
                 "edges": edges.tolist(),
-                "density": _hist(np.clip(ad, 0, hi), edges),
+                "density": _density(np.clip(ad, 0, hi), edges),
                 "fill": True,
             }
         ]
@@ -366,7 +354,7 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
                 {
                     "label": f"{law} null ({null.columns} MC coordinates)",
                     "edges": edges.tolist(),
-                    "density": _hist(np.clip(null.ad_values, 0, hi), edges),
+                    "density": _density(np.clip(null.ad_values, 0, hi), edges),
                 }
             )
         g = result.nulls["gaussian"].ad_quantiles
@@ -392,7 +380,7 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
             {
                 "label": f"{label} embeddings",
                 "edges": edges.tolist(),
-                "density": _hist(c.cosines, edges),
+                "density": _density(c.cosines, edges),
             }
             for label, c in cos
             if c is not None
@@ -418,29 +406,36 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
     return figs
 
 
-def render_files(
-    result: AuditResult, payload: dict[str, Any], args: argparse.Namespace
-) -> dict[str, bytes]:
-    """Every output file, rendered in memory before anything is written."""
-    figs = figures(result)
-    md = [
-        f"# Gaussianity audit of `{args.path}`",
-        "",
+def audit_document(
+    result: AuditResult, args: argparse.Namespace, source: dict[str, Any], wall_s: float
+) -> dict[str, Any]:
+    """The audit's result JSON: the metrics table, figure specs and findings that
+    :mod:`simulator.report` renders, the audit itself under ``data`` (what ``--json`` prints)
+    and provenance."""
+    page = StudyResult("audit", f"Gaussianity audit of {args.path}", [])
+    page.add_table(
+        "metrics",
+        "Table-2 metrics (Eq. 20) beside the calibrated nulls",
+        [label for _, label in _COLUMNS],
+        metrics_rows(result),
+    )
+    for fig in figures(result):
+        page.add_figure(fig)
+    page.notes.append(
         "Metrics of Betser et al. (ICLR 2026), Sec. 5, Eq. 20 and Table 2; nulls by Monte Carlo "
         "with exact samplers (independent N(0, 1) coordinates; sqrt(d) U_1 of a uniform point "
-        "on S^{d-1}) at the same (n, d).",
-        "",
-        "```",
-        summary_text(result, args),
-        "```",
-        "",
-    ]
-    md += [f"![{f['title']}](audit-{f['id']}.png)" for f in figs]
-    files = {
-        "audit.md": ("\n".join(md) + "\n").encode(),
-        "audit.csv": table_csv(result).encode(),
-        "audit.json": to_json(payload).encode(),
-    }
-    for f in figs:
-        files[f"audit-{f['id']}.png"] = figure_png(f)
-    return files
+        "on S^{d-1}) at the same (n, d)."
+    )
+    page.notes.append(header_line(result, args))
+    page.notes.extend(summary_lines(result))
+    return verb_result(
+        page,
+        result.to_dict(),
+        args.argv,
+        source,
+        input=str(args.path),
+        seed=args.seed,
+        backend="numpy",
+        rng_mode="host",
+        wall_time_s=round(wall_s, 3),
+    )

@@ -6,9 +6,28 @@ import argparse
 
 from simulator.backend import get_namespace
 from simulator.cli.benches import BENCHES, BenchConfig
-from simulator.cli.common import add_backend_options, bounded_int
-from simulator.cli.io import provenance, to_json
-from simulator.report import fmt, markdown_table
+from simulator.cli.common import (
+    add_backend_options,
+    add_out_option,
+    begin_command,
+    bounded_int,
+    check_backend_options,
+    verb_result,
+)
+from simulator.cli.io import result_files, to_json, write_files
+from simulator.report import markdown_table, table_cells
+from simulator.results import StudyResult
+
+COLUMNS = [
+    "benchmark",
+    "ours [s]",
+    "baseline [s]",
+    "baseline",
+    "ratio",
+    "target",
+    "this run",
+    "note",
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="timing repeats; the best is kept (default 3)",
     )
     p.add_argument("--json", action="store_true", help="print the rows as JSON with provenance")
+    add_out_option(p, "bench.json and bench.md")
     p.set_defaults(handler=run_bench)
 
 
@@ -35,46 +55,52 @@ def run_bench(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         raise ValueError(f"unknown benchmark {unknown[0]!r}; known: {', '.join(sorted(BENCHES))}")
+    check_backend_options(args.backend, args.rng_mode)
+    source = begin_command(args.out)
     cfg = BenchConfig(get_namespace(args.backend), args.backend, args.repeats)
     rows = []
     for name in names:
         rows += BENCHES[name](cfg)
-    if args.json:
-        print(
-            to_json(
-                {
-                    "provenance": provenance(backend=args.backend),
-                    "rows": [r.to_dict() for r in rows],
-                }
-            )
-        )
-        return 0
-    table = [
+    page = StudyResult("bench", "Benchmarks: our hot paths beside straightforward baselines", [])
+    page.add_table(
+        "timings",
+        "Timings (best of the repeats) and this run's ratios against the targets",
+        COLUMNS,
         [
-            r.name,
-            fmt(r.ours_s),
-            fmt(r.baseline_s),
-            r.baseline,
-            fmt(r.ratio),
-            r.target,
-            "-" if r.met is None else ("met" if r.met else "NOT met"),
-            r.note,
-        ]
-        for r in rows
-    ]
-    print(
-        markdown_table(
-            [
-                "benchmark",
-                "ours [s]",
-                "baseline [s]",
-                "baseline",
-                "ratio",
-                "target",
-                "this run",
-                "note",
-            ],
-            table,
-        )
+            dict(
+                zip(
+                    COLUMNS,
+                    [
+                        r.name,
+                        r.ours_s,
+                        r.baseline_s,
+                        r.baseline,
+                        r.ratio,
+                        r.target,
+                        "-" if r.met is None else ("met" if r.met else "NOT met"),
+                        r.note,
+                    ],
+                    strict=True,
+                )
+            )
+            for r in rows
+        ],
     )
+    result = verb_result(
+        page,
+        [r.to_dict() for r in rows],
+        args.argv,
+        source,
+        backend=args.backend,
+        rng_mode=args.rng_mode,
+        benchmarks=names,
+        repeats=args.repeats,
+    )
+    if args.out is not None:
+        write_files(args.out, result_files(result))
+    if args.json:
+        print(to_json({"provenance": result["provenance"], "rows": result["data"]}))
+        return 0
+    table = result["tables"]["timings"]
+    print(markdown_table(table["columns"], table_cells(table)))
     return 0

@@ -1,4 +1,5 @@
-"""Helpers shared by the sub-commands: common options, progress bars, JSON output."""
+"""Helpers shared by the sub-commands: common options, progress bars, the start of a command
+(provenance read once) and the result JSON of a verb."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import argparse
 import math
 import shlex
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from simulator.backend import BACKENDS, RNG_MODES
+from simulator.cli.io import check_out_folder
+from simulator.cli.provenance import provenance, source_state
+from simulator.results import StudyResult
 
 T = TypeVar("T")
 
@@ -54,6 +59,14 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_backend_options(backend: str, rng_mode: str) -> None:
+    """Refuse option pairs that cannot be honoured, so provenance never records a mode not used."""
+    if rng_mode == "device" and backend != "cupy":
+        raise ValueError(
+            f"--rng-mode device needs --backend cupy (backend {backend!r} draws on the host only)"
+        )
+
+
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -72,5 +85,38 @@ def progress_factory(quiet: bool) -> Callable[..., Iterator[Any]]:
     return progress
 
 
-def command_line() -> str:
-    return "infonce-sim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def command_line(argv: Sequence[str]) -> str:
+    """The command as typed (``argv`` without the program name), for provenance."""
+    return "infonce-sim " + " ".join(shlex.quote(a) for a in argv)
+
+
+def verb_result(
+    result: StudyResult, data: Any, argv: Sequence[str], source: dict[str, Any], **run: Any
+) -> dict[str, Any]:
+    """The result JSON of a verb other than ``run``: the study-shaped ``result`` (tables,
+    figures, notes) that :mod:`simulator.report` renders, the verb's own ``data`` (what
+    ``--json`` prints) and provenance (``source`` was read at the start of the command)."""
+    return {
+        **result.to_dict(),
+        "data": data,
+        "provenance": provenance(source, command=command_line(argv), **run),
+    }
+
+
+def add_out_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"folder for {what} (JSON with provenance, Markdown, CSV, LaTeX); nothing is "
+        "written without it",
+    )
+
+
+def begin_command(out: Path | None) -> dict[str, Any]:
+    """Start of a verb: refuse an ``--out`` that is not a folder, then read the source commit and
+    dirty flag once, before anything is written, leaving ``out`` out of the dirty check."""
+    if out is None:
+        return source_state()
+    check_out_folder(out)
+    return source_state(exclude=(out,))

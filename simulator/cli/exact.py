@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.cli.common import bounded_int
-from simulator.cli.io import to_json
+from simulator.cli.common import add_out_option, begin_command, bounded_int, verb_result
+from simulator.cli.io import result_files, to_json, write_files
 from simulator.report import fmt
+from simulator.results import StudyResult
 from simulator.sphere.laws import exact_distances
 
 
@@ -25,14 +26,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--k", type=bounded_int("--k", 1), required=True, help="projection size, 1 <= k < d"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_out_option(p, "exact.json and exact.md")
     p.set_defaults(handler=run_exact)
 
 
 def run_exact(args: argparse.Namespace) -> int:
     if args.k >= args.d:
         raise ValueError(f"--k must satisfy 1 <= k < d (= {args.d}), got {args.k}")
+    source = begin_command(args.out)
     e = exact_distances(args.d, args.k)
     out = {"d": e.d, "k": e.k, "tv": e.tv, "kl": e.kl, "ks": e.ks, "df_bound": e.df_bound}
+    page = StudyResult(
+        "exact",
+        f"Exact distances of sqrt(d) U_1..k to N(0, I_k), d = {e.d}, k = {e.k}",
+        ["Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)"],
+    )
+    page.add_table(
+        "distances",
+        "Exact distances (radial quadrature) and the Diaconis-Freedman bound",
+        ["d", "k", "TV", "KL [nats]", "Kolmogorov", "DF bound"],
+        [
+            {
+                "d": e.d,
+                "k": e.k,
+                "TV": e.tv,
+                "KL [nats]": e.kl,
+                "Kolmogorov": e.ks,
+                "DF bound": e.df_bound,
+            }
+        ],
+    )
+    result = verb_result(page, out, args.argv, source, backend="numpy", rng_mode=None)
+    if args.out is not None:
+        write_files(args.out, result_files(result))
     if args.json:
         print(to_json(out, indent=None))
         return 0

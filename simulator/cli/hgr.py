@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
-from simulator.cli.common import bounded_int, seed_type
-from simulator.cli.io import to_json
+from simulator.cli.common import (
+    add_out_option,
+    begin_command,
+    bounded_int,
+    seed_type,
+    verb_result,
+)
+from simulator.cli.io import result_files, to_json, write_files
 from simulator.hgr.channels import (
     INPUT_LAWS,
     NO_JITTER,
@@ -23,6 +30,7 @@ from simulator.hgr.channels import (
 )
 from simulator.hgr.mildness import METHODS, channel_hgr
 from simulator.report import fmt
+from simulator.results import StudyResult
 
 CHANNELS = ("gaussian", "eq53", "bsc", "qary", "discrete", "sparse-binary", "partial-sums", "vmf")
 
@@ -84,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print one JSON object (keys rho_m, eta2, rho_m_views, method, error, ...)",
     )
+    add_out_option(p, "hgr.json and hgr.md")
     p.set_defaults(handler=run_hgr)
 
 
@@ -118,8 +127,42 @@ def build_channel(args: argparse.Namespace):
 
 
 def run_hgr(args: argparse.Namespace) -> int:
+    source = begin_command(args.out)
     channel = build_channel(args)
+    start = time.perf_counter()
     out = channel_hgr(channel, args.method, n_samples=args.samples, rng=args.seed)
+    wall = time.perf_counter() - start
+    page = StudyResult(
+        "hgr", f"HGR maximal correlation of the channel {out['channel']}", ["Eq. 5", "Eq. 23"]
+    )
+    page.add_table(
+        "hgr",
+        f"rho_m(X, X0), eta2 and the views' rho_m (method {out['method']})",
+        ["quantity", "value", "error"],
+        [
+            {"quantity": q, "value": v, "error": e}
+            for q, v, e in (
+                ("rho_m(X, X0)", out["rho_m"], out["error"]),
+                ("eta2 = rho_m^2", out["eta2"], out["eta2_error"]),
+                ("rho_m(X, Y) of the views", out["rho_m_views"], out["views_error"]),
+                ("closed form of rho_m(X, X0)", out["closed_form"], None),
+            )
+        ],
+    )
+    page.notes.append(out["note"])
+    result = verb_result(
+        page,
+        out,
+        args.argv,
+        source,
+        # Only ACE draws random numbers; the exact and numeric methods are deterministic.
+        seed=args.seed if out["method"] == "ace" else None,
+        backend="numpy",
+        rng_mode="host" if out["method"] == "ace" else None,
+        wall_time_s=round(wall, 3),
+    )
+    if args.out is not None:
+        write_files(args.out, result_files(result))
     if args.json:
         print(to_json(out, indent=None))
         return 0

@@ -1,4 +1,4 @@
-"""File I/O for the CLI: atomic writes, the resumable checkpoint store, and run provenance.
+"""File I/O for the CLI: atomic writes, result files and the resumable checkpoint store.
 
 Only the CLI (and the bench harness it drives) imports this module; the library itself does no I/O.
 """
@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from simulator.report import study_files
 from simulator.studies.registry import MemoryStore
 
 
@@ -66,11 +64,33 @@ def _finite_or_none(obj: Any) -> Any:
     return obj
 
 
+def result_files(result: dict[str, Any]) -> dict[str, bytes]:
+    """Every file of one result (its JSON and the renderings of :mod:`simulator.report`), in
+    memory, so a rendering failure writes nothing."""
+    return {f"{result['study']}.json": to_json(result).encode(), **study_files(result)}
+
+
+def write_files(out: Path, files: dict[str, bytes]) -> None:
+    """Write rendered files into folder ``out``, each atomically."""
+    for name, data in files.items():
+        atomic_write_bytes(Path(out) / name, data)
+
+
+def check_out_folder(out: Path) -> None:
+    """ValueError before any work if ``--out`` (or its first existing ancestor) is not a folder."""
+    existing = Path(out)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ValueError(f"--out {out}: {existing} exists and is not a folder")
+
+
 class FileCheckpointStore(MemoryStore):
     """Checkpoint store backed by an append-only JSON-lines file.
 
-    Each finished cell is appended as one line and flushed to disk, so an interrupted sweep loses
-    at most the cell in flight. A torn last line (killed mid-write) is ignored on reload.
+    Each finished cell is appended as one line (key, value and compute seconds) and flushed to
+    disk, so an interrupted sweep loses at most the cell in flight. A torn last line (killed
+    mid-write) is ignored on reload.
     """
 
     def __init__(self, path: Path) -> None:
@@ -83,11 +103,13 @@ class FileCheckpointStore(MemoryStore):
                 except json.JSONDecodeError:
                     continue
                 self._cells[entry["key"]] = entry["value"]
+                self._seconds[entry["key"]] = float(entry.get("seconds", 0.0))
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any, seconds: float = 0.0) -> None:
         # Round-trip through JSON so a resumed run sees exactly what a fresh run saw.
-        line = to_json({"key": key, "value": value}, indent=None)
+        line = to_json({"key": key, "value": value, "seconds": seconds}, indent=None)
         self._cells[key] = json.loads(line)["value"]
+        self._seconds[key] = seconds
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -96,48 +118,3 @@ class FileCheckpointStore(MemoryStore):
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
-
-
-def git_state(repo: Path | None = None) -> dict[str, Any]:
-    """Commit hash and dirty flag of the source tree (None when not in a git checkout)."""
-    cwd = repo or Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode != 0:
-            return {"commit": None, "dirty": None}
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-
-
-def provenance(**run: Any) -> dict[str, Any]:
-    """Provenance block for a results JSON: versions, commit, platform, plus the run's settings."""
-    import scipy
-
-    import simulator
-
-    # CuPy is only ever imported when the cupy backend was asked for; never import it here.
-    cupy = sys.modules.get("cupy")
-    cupy_version = getattr(cupy, "__version__", None)
-    return {
-        "package": "infonce-sim",
-        "version": simulator.__version__,
-        **git_state(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "cupy": cupy_version,
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        **run,
-    }

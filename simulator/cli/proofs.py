@@ -1,15 +1,21 @@
-"""``infonce-sim proofs``: run the symbolic / high-precision / Monte Carlo proof checks."""
+"""``infonce-sim proofs``: run the symbolic / high-precision / Monte Carlo proof checks.
+
+The checks run through the ``proofs`` study, so ``proofs --out D`` and ``run proofs --out D``
+write the same ``proofs.json`` and ``proofs.md``; nothing is written without ``--out``.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from simulator.cli.common import command_line
-from simulator.cli.io import atomic_write_text, provenance, to_json
+from simulator.cli.common import begin_command
+from simulator.cli.io import result_files, to_json, write_files
+from simulator.cli.run import DEFAULT_SEED, run_study
 from simulator.report import markdown_table
-
-DEFAULT_OUT = Path("reports")
+from simulator.studies import get_study
+from simulator.studies.proofs import Config as ProofsConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="verify every closed form and inequality (SymPy, mpmath, Monte Carlo)",
         description="Run the proofs_check checks: each prints its id, the paper reference, the "
         "method (symbolic, high-precision, monte-carlo cross-check), pass/fail and the evidence. "
-        "Writes OUT/proofs.md; exits 1 if any check fails.",
+        "With --out, writes the same files as 'run proofs --out'; exits 1 if any check fails.",
     )
     p.add_argument(
         "--only",
@@ -33,67 +39,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print a JSON list of {id, reference, method, status, evidence}",
     )
     p.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="folder for proofs.md (default reports/)"
+        "--out", type=Path, default=None, help="folder for proofs.json, proofs.md, CSV, LaTeX"
     )
     p.set_defaults(handler=run_proofs)
 
 
-def proofs_markdown(results: list, prov: dict) -> str:
-    """The ``proofs.md`` page: a summary line, the table of checks and the statements."""
-    n_pass = sum(r.passed for r in results)
-    commit = (prov.get("commit") or "unknown")[:12]
-    dirty = " (dirty tree)" if prov.get("dirty") else ""
-    lines = [
-        "# Proof checks (`infonce-sim proofs`)",
-        "",
-        f"{n_pass} of {len(results)} checks pass. Command `{prov.get('command')}`, commit "
-        f"`{commit}`{dirty}, "
-        f"infonce-sim {prov.get('version')}.",
-        "",
-        markdown_table(
-            ["id", "reference", "method", "status", "seconds", "evidence"],
-            [
-                [
-                    r.id,
-                    r.reference,
-                    r.method,
-                    r.status if r.passed else "**FAIL**",
-                    round(r.seconds, 2),
-                    r.evidence,
-                ]
-                for r in results
-            ],
-        ),
-        "",
-        "## Statements",
-        "",
+def check_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``{id, reference, method, status, evidence}`` per check, from the study's rows."""
+    return [
+        {
+            "id": r["parameters"]["id"],
+            "reference": r["reference"],
+            "method": r["parameters"]["method"],
+            "status": r["measured"],
+            "evidence": r["note"],
+        }
+        for r in result["rows"]
     ]
-    lines += [f"- `{r.id}` ({r.reference}): {r.statement}" for r in results]
-    return "\n".join(lines) + "\n"
 
 
 def run_proofs(args: argparse.Namespace) -> int:
-    from proofs_check.core import get_check, load_all
-
-    load_all()
-    checks = [get_check(i) for i in args.only] if args.only else list(load_all().values())
-    results = [c.run() for c in checks]
-    prov = provenance(command=command_line())
-    atomic_write_text(args.out / "proofs.md", proofs_markdown(results, prov))
+    source = begin_command(args.out)
+    # The settings `run proofs` uses by default, so both commands give the same result.
+    settings = argparse.Namespace(
+        argv=args.argv, scale="quick", seed=DEFAULT_SEED, backend="numpy", rng_mode="host"
+    )
+    config = ProofsConfig(tuple(args.only)) if args.only else None
+    result = run_study(get_study("proofs"), settings, source, config=config)
+    if args.out is not None:
+        write_files(args.out, result_files(result))
+    rows = check_rows(result)
+    failed = [r["id"] for r in rows if r["status"] != "pass"]
     if args.json:
-        keys = ("id", "reference", "method", "status", "evidence")
-        print(to_json([{k: getattr(r, k) for k in keys} for r in results]))
+        print(to_json(rows))
     else:
         print(
             markdown_table(
                 ["id", "reference", "method", "status", "evidence"],
-                [[r.id, r.reference, r.method, r.status.upper(), r.evidence] for r in results],
+                [
+                    [r["id"], r["reference"], r["method"], r["status"].upper(), r["evidence"]]
+                    for r in rows
+                ],
             )
         )
-        failed = [r.id for r in results if not r.passed]
+        where = f" -> {args.out / 'proofs.md'}" if args.out is not None else ""
         print(
-            f"\n{len(results) - len(failed)}/{len(results)} checks pass"
+            f"\n{len(rows) - len(failed)}/{len(rows)} checks pass"
             + (f"; FAILED: {', '.join(failed)}" if failed else "")
-            + f" -> {args.out / 'proofs.md'}"
+            + where
         )
-    return 1 if any(not r.passed for r in results) else 0
+    return 1 if failed else 0

@@ -13,22 +13,26 @@ from simulator.backend import get_namespace
 from simulator.cli.common import (
     add_backend_options,
     add_quiet_option,
+    check_backend_options,
     command_line,
     progress_factory,
     seed_type,
 )
 from simulator.cli.io import (
     FileCheckpointStore,
-    atomic_write_bytes,
     atomic_write_text,
-    provenance,
-    to_json,
+    check_out_folder,
+    result_files,
+    write_files,
 )
+from simulator.cli.provenance import provenance, source_state
 from simulator.report import index_markdown, study_files
-from simulator.studies import STUDIES, RunContext, get_study
-from simulator.studies.registry import SCALES
+from simulator.studies import STUDIES, RunContext, Study, get_study
+from simulator.studies.registry import SCALES, MemoryStore
 
-DEFAULT_OUT = Path("reports")
+#: Default output folder of ``run``: ignored by git, so a quick run never touches the committed
+#: full-scale report in ``reports/`` (written only when named with ``--out reports``).
+DEFAULT_OUT = Path("results")
 DEFAULT_SEED = 20260
 
 
@@ -45,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--seed", type=seed_type, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})"
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)"
+    )
     p.add_argument("--fresh", action="store_true", help="ignore saved cells of an interrupted run")
     add_quiet_option(p)
     p.set_defaults(handler=run_studies)
@@ -58,43 +64,90 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=rerender)
 
 
-def _checkpoint_path(out: Path, study: str, args: argparse.Namespace) -> Path:
-    return (
-        out / ".partial" / f"{study}-{args.scale}-{args.seed}-{args.backend}-{args.rng_mode}.jsonl"
+def _checkpoint_path(out: Path, study: str, args: argparse.Namespace, backend: str) -> Path:
+    return out / ".partial" / f"{study}-{args.scale}-{args.seed}-{backend}-{args.rng_mode}.jsonl"
+
+
+def effective_backend(study: Study, backend: str, rng_mode: str) -> tuple[str, str]:
+    """The backend and RNG mode a study really computes with: a study whose cells use only
+    NumPy runs on NumPy with host draws whatever was asked for."""
+    if backend in study.backends:
+        return backend, rng_mode
+    return "numpy", "host"
+
+
+def run_study(
+    study: Study,
+    args: argparse.Namespace,
+    source: dict[str, Any],
+    *,
+    store: MemoryStore | None = None,
+    config: Any = None,
+) -> dict[str, Any]:
+    """Run one study and return its result JSON with provenance.
+
+    ``source`` is the commit and dirty flag read once at the start of the command. The recorded
+    ``compute_time_s`` is this run's wall time plus the compute time the resumed cells took
+    when they were computed (not the time of reading them back).
+    """
+    backend, rng_mode = effective_backend(study, args.backend, args.rng_mode)
+    store = MemoryStore() if store is None else store
+    resumed = len(store)
+    resumed_s = store.compute_seconds()
+    ctx = RunContext(
+        study=study.name,
+        scale=args.scale,
+        seed=args.seed,
+        backend=backend,
+        rng_mode=rng_mode,
+        progress=progress_factory(getattr(args, "quiet", True)),
+        store=store,
+        config=config,
     )
+    start = time.perf_counter()
+    result = study.run(ctx).to_dict()
+    wall = time.perf_counter() - start
+    result["provenance"] = provenance(
+        source,
+        command=command_line(args.argv),
+        study=study.name,
+        seed=args.seed,
+        scale=args.scale,
+        backend=backend,
+        rng_mode=rng_mode,
+        backend_requested=args.backend,
+        wall_time_s=round(wall, 3),
+        resumed_cells=resumed,
+        resumed_compute_s=round(resumed_s, 3),
+        compute_time_s=round(wall + resumed_s, 3),
+    )
+    return result
 
 
 def run_studies(args: argparse.Namespace) -> int:
     names = args.studies or sorted(STUDIES)
     studies = [get_study(n) for n in names]
+    check_backend_options(args.backend, args.rng_mode)
     get_namespace(args.backend)  # refuse an unavailable backend before any study starts
-    progress = progress_factory(args.quiet)
+    check_out_folder(args.out)
+    source = source_state(exclude=(args.out,))  # once, before anything is written
     for study in studies:
-        path = _checkpoint_path(args.out, study.name, args)
+        backend, _ = effective_backend(study, args.backend, args.rng_mode)
+        path = _checkpoint_path(args.out, study.name, args, backend)
         if args.fresh:
             path.unlink(missing_ok=True)
         store = FileCheckpointStore(path)
-        resumed = len(store)
-        if resumed:
-            print(f"[{study.name}] resuming: {resumed} saved cells", file=sys.stderr)
-        ctx = RunContext(
-            study.name, args.scale, args.seed, args.backend, args.rng_mode, progress, store
-        )
+        if len(store):
+            print(f"[{study.name}] resuming: {len(store)} saved cells", file=sys.stderr)
         if not args.quiet:
             print(f"[{study.name}] {study.title} ({args.scale})", file=sys.stderr)
-        start = time.perf_counter()
-        result = study.run(ctx).to_dict()
-        result["provenance"] = provenance(
-            command=command_line(),
-            study=study.name,
-            seed=args.seed,
-            scale=args.scale,
-            backend=args.backend,
-            rng_mode=args.rng_mode,
-            wall_time_s=round(time.perf_counter() - start, 3),
-            resumed_cells=resumed,
-        )
-        write_study(args.out, result)
+            if backend != args.backend:
+                print(
+                    f"[{study.name}] computes with numpy only; backend recorded as numpy",
+                    file=sys.stderr,
+                )
+        result = run_study(study, args, source, store=store)
+        write_files(args.out, result_files(result))
         store.discard()
         verdicts = [r["verdict"] for r in result["rows"]]
         print(
@@ -105,13 +158,6 @@ def run_studies(args: argparse.Namespace) -> int:
         )
     atomic_write_text(args.out / "index.md", index_markdown(load_results(args.out)))
     return 0
-
-
-def write_study(out: Path, result: dict[str, Any]) -> None:
-    """Write a study's JSON and every rendered file, each atomically."""
-    atomic_write_text(out / f"{result['study']}.json", to_json(result))
-    for name, data in study_files(result).items():
-        atomic_write_bytes(out / name, data)
 
 
 def load_results(out: Path) -> list[dict[str, Any]]:
@@ -134,8 +180,7 @@ def rerender(args: argparse.Namespace) -> int:
     if not results:
         raise ValueError(f"no study results (*.json) in {args.out}; run 'infonce-sim run' first")
     for result in results:
-        for name, data in study_files(result).items():
-            atomic_write_bytes(args.out / name, data)
+        write_files(args.out, study_files(result))
     atomic_write_text(args.out / "index.md", index_markdown(results))
     print(f"re-rendered {len(results)} studies in {args.out}")
     return 0

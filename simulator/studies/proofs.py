@@ -67,7 +67,7 @@ def run(ctx: RunContext) -> StudyResult:
     ids = list(known) if cfg.checks is None else list(cfg.checks)
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise ValueError(f"checks must be ids of proofs_check.load_all(), got unknown {unknown}")
+        raise ValueError(f"unknown check {unknown[0]!r}; known checks: {', '.join(sorted(known))}")
     result = StudyResult(NAME)
     rows = []
     for r in ctx.map(_check_cell, [("proofs", i) for i in ids], desc="proofs"):

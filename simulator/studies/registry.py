@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -41,14 +42,19 @@ class CheckpointStore(Protocol):
 
     def get(self, key: str) -> Any: ...
 
-    def put(self, key: str, value: Any) -> None: ...
+    def put(self, key: str, value: Any, seconds: float = 0.0) -> None: ...
 
 
 class MemoryStore:
-    """Checkpoint store that keeps cells in memory (the default outside the CLI)."""
+    """Checkpoint store that keeps cells in memory (the default outside the CLI).
+
+    Each cell's compute time is kept beside its value, so a resumed run can report the time its
+    cells cost when they were computed rather than the time of reading them back.
+    """
 
     def __init__(self) -> None:
         self._cells: dict[str, Any] = {}
+        self._seconds: dict[str, float] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._cells
@@ -59,8 +65,13 @@ class MemoryStore:
     def get(self, key: str) -> Any:
         return self._cells[key]
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any, seconds: float = 0.0) -> None:
         self._cells[key] = value
+        self._seconds[key] = seconds
+
+    def compute_seconds(self) -> float:
+        """Total compute time of the saved cells."""
+        return sum(self._seconds.values())
 
 
 def _no_progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterator[T]:
@@ -191,8 +202,9 @@ class RunContext:
                 todo.append(i)
         iterator = self.progress(todo, total=len(todo), desc=desc) if desc else todo
         for i in iterator:
+            start = time.perf_counter()
             out[i] = compute(self._cell(keys[i], config))
-            self.store.put(addresses[i], out[i])
+            self.store.put(addresses[i], out[i], time.perf_counter() - start)
         return out
 
 
@@ -214,6 +226,9 @@ class Study:
         hand in a test may leave them out).
     tiny : object
         A config that runs in seconds, for tests (``RunContext(config=study.tiny)``).
+    backends : tuple of str
+        Array backends its cells actually use (``ctx.xp`` / ``cell.xp``); other studies compute
+        with NumPy whatever backend is asked for, and their results record that.
     """
 
     name: str
@@ -222,18 +237,26 @@ class Study:
     run: Callable[[RunContext], StudyResult]
     configs: dict[str, Any] = field(default_factory=dict)
     tiny: Any = None
+    backends: tuple[str, ...] = ("numpy",)
 
 
 STUDIES: dict[str, Study] = {}
 
 
 def register(
-    name: str, title: str, claims: tuple[str, ...], *, configs: dict[str, Any], tiny: Any
+    name: str,
+    title: str,
+    claims: tuple[str, ...],
+    *,
+    configs: dict[str, Any],
+    tiny: Any,
+    backends: tuple[str, ...] = ("numpy",),
 ) -> Callable:
     """Decorator registering ``run(ctx) -> StudyResult`` as study ``name``.
 
     ``configs`` maps every scale of :data:`SCALES` to a frozen dataclass config and ``tiny`` is a
     config of the same type for tests. The result the study returns gets ``title`` and ``claims``.
+    ``backends`` lists the array backends the study's cells compute with (see :class:`Study`).
     """
     if set(configs) != set(SCALES):
         raise ValueError(f"study {name!r}: configs must cover the scales {SCALES}")
@@ -263,7 +286,7 @@ def register(
             result.title, result.claims = title, list(claims)
             return result
 
-        STUDIES[name] = Study(name, title, claims, run, dict(configs), tiny)
+        STUDIES[name] = Study(name, title, claims, run, dict(configs), tiny, backends)
         return run
 
     return wrap

@@ -639,6 +639,7 @@ def _radial_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
     ("Lemma 3 (Eq. 48)", "Theorem 2 (Eq. 49)", "Prop. 2 (Eq. 10)"),
     configs=CONFIGS,
     tiny=TINY,
+    backends=("numpy", "cupy"),
 )
 def run(ctx: RunContext) -> StudyResult:
     """Run the study on ``ctx.config`` or, by default, the config of ``ctx.scale``."""
