@@ -383,9 +383,10 @@ def hgr_numeric(
     Returns
     -------
     HGRResult
-        ``method='numeric'``; ``error`` is the last change in the refinement sequence (an
-        estimate of the error of the coarser level, hence conservative for the finer one when
-        convergence is at least geometric) plus the change under the domain widening;
+        ``method='numeric'``, the value on the widened domain; ``error`` is the last change in
+        the refinement sequence (an estimate of the error of the coarser level, hence
+        conservative for the finer one when convergence is at least geometric) plus the change
+        under the domain widening (likewise) plus the SVD rounding bound;
         ``details['converged']`` says whether both are below ``tol``.
     """
     tol = check_real("tol", tol, low=0.0, low_open=True)
@@ -409,8 +410,10 @@ def hgr_numeric(
     )
     domain_change = abs(wide - seq[-1][1])
     error = grid_error + domain_change + rounding
+    # As for the grid, the change estimates the error of the narrower domain, so the wider
+    # value is reported with it.
     return HGRResult(
-        seq[-1][1],
+        wide,
         error,
         "numeric",
         details={
