@@ -8,7 +8,11 @@ second singular value of the conditional-expectation operator ``L2(Y) -> L2(X)``
   ``D_X^{-1/2} P_XY D_Y^{-1/2}`` (Hirschfeld 1935; Witsenhausen 1975);
 * :func:`hgr_numeric`: continuous scalar joints given by an input density and a conditional
   density, discretised on composite Gauss-Legendre nodes (a Nystrom discretisation of the operator),
-  refined by doubling until two successive values agree; the last change is the error estimate;
+  refined by doubling until two successive values agree, then checked on a wider domain; the two
+  changes make the error estimate;
+* :func:`hgr_laplace_gaussian`: Laplace input through a Gaussian channel, where the operator is not
+  compact and the supremum may be the essential-spectrum edge: grid and domain converged, the
+  domain extrapolated, and a flag when the discrete value and the edge are not separated;
 * :func:`hgr_ace`: from samples, by alternating conditional expectations (Breiman & Friedman 1985)
   with bin-mean smoothers, with a multinomial bootstrap confidence interval.
 
@@ -48,7 +52,7 @@ class HGRResult:
     value : float
         ``rho_m`` in ``[0, 1]``.
     error : float
-        Estimated absolute error: rounding bound (exact), 0 (closed form), last refinement change
+        Estimated absolute error: rounding bound (exact), 0 (closed form), grid plus domain error
         (numeric) or bootstrap standard error (ACE).
     method : str
         ``'exact'``, ``'closed-form'``, ``'numeric'`` or ``'ace'``.
@@ -754,8 +758,8 @@ def hgr_laplace_gaussian(
             r = d / prev if prev > 0 else (0.0 if d == 0 else math.inf)
             extra = d * r / (1.0 - r) if r < 1.0 else math.inf
         bounds.append((vals[-1], vals[-1] + extra))
-    lo = max(edge, *(b[0] for b in bounds))
-    hi = max(edge, *(b[1] for b in bounds))
+    lo = float(max(edge, *(b[0] for b in bounds)))
+    hi = float(max(edge, *(b[1] for b in bounds)))
     best = max(bounds, key=lambda b: b[1])
     ambiguous = bool(best[1] > edge and best[0] <= edge + grid_error)
     return HGRResult(
@@ -765,10 +769,9 @@ def hgr_laplace_gaussian(
         details={
             "edge": edge,
             "panel_width": width,
-            "grid_error": grid_error,
-            "domain": [{"half_width": h, "odd": o, "even": e} for h, o, e in seq],
-            "domain_extrapolation": [b[1] - b[0] for b in bounds],
+            "grid_error": float(grid_error),
+            "domain": [{"half_width": h, "odd": float(o), "even": float(e)} for h, o, e in seq],
+            "domain_extrapolation": [float(b[1] - b[0]) for b in bounds],
             "edge_ambiguous": ambiguous,
-            "converged": bool(0.5 * (hi - lo) + grid_error < max(tol, 1e-6)),
         },
     )

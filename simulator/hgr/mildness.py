@@ -254,15 +254,16 @@ def eq53_eta2(
         return rho * rho, 2 * rho * err
 
     def discretised_eta2(ch: GaussianChannel) -> float:
-        # The raw discretisation, never the Laplace tail edge: the edge carries the factor
-        # 1 - p by construction, so comparing edges would check nothing.
-        from simulator.hgr.estimators import hgr_numeric
+        # One raw discretisation (32 panels, the kernel's own domain), never the Laplace tail
+        # edge: the edge carries the factor 1 - p by construction, so comparing edges would check
+        # nothing, while on a fixed grid the erasure identity holds exactly.
+        from simulator.hgr.estimators import _discretised_joint, second_singular_value
 
         if ch.A == 0.0:
             return 0.0
         if abs(ch.A) == 1.0 and ch.jitter == NO_JITTER:
             return 1.0
-        return hgr_numeric(ch.scalar_kernel(), tol=tol).value ** 2
+        return second_singular_value(_discretised_joint(ch.scalar_kernel(), 32))[0] ** 2
 
     plain, plain_err = eta2_of(GaussianChannel(A, law))
     nd = Jitter(jitter.noise_std, jitter.dropout, 0.0)
