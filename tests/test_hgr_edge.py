@@ -170,3 +170,24 @@ def test_proofs_check_laplace_edge_detects_the_eta2_exponent_as_rho() -> None:
     )
     assert result.status == FAIL
     assert not result.evidence.startswith("error:")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"a": 0.0, "sigma": 1.0}, "a must satisfy 0 < |a| <= 1"),
+        ({"a": 1.5, "sigma": 1.0}, r"a must lie in \[-1, 1\]"),
+        ({"a": 0.5, "sigma": 0.0}, r"sigma must lie in \(0, inf\)"),
+        ({"a": 0.5, "sigma": 1.0, "start_half_width": 10.0}, "start_half_width must lie in"),
+        ({"a": 0.5, "sigma": 1.0, "max_nodes": 8}, "max_nodes"),
+    ],
+)
+def test_laplace_solver_bad_input(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        hgr.hgr_laplace_gaussian(**kwargs)
+
+
+def test_numeric_bad_domain_factor() -> None:
+    kernel = GaussianChannel(0.5, input_law("gaussian")).scalar_kernel()
+    with pytest.raises(ValueError, match=r"domain_factor must lie in \(1, inf\)"):
+        hgr.hgr_numeric(kernel, domain_factor=1.0)
