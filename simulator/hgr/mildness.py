@@ -7,6 +7,7 @@ The channel definitions live in :mod:`simulator.hgr.channels`; this module only 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,39 +37,51 @@ def numeric_rho(
 ) -> tuple[float, float, str]:
     """``(rho_m, error, note)`` of one coordinate pair of a Gaussian channel, numerically.
 
-    The discretised value (composite Gauss-Legendre, refined by doubling) is compared with the
-    essential-spectrum edge :meth:`GaussianChannel.tail_rho` where that exists (Laplace input):
-    when the discretised value does not exceed the edge, ``rho_m`` is the edge (the supremum is
-    not attained and the truncated domain only approaches it from below).
+    Laplace input without the random scale goes to
+    :func:`simulator.hgr.estimators.hgr_laplace_gaussian`, which converges grid and domain and
+    decides between a discrete singular value and the essential-spectrum edge (theory.md
+    section 4); dropout is an erasure independent of ``X0`` and multiplies ``rho_m`` by
+    ``sqrt(1 - p)`` exactly (see :func:`eq53_eta2`). Other inputs (and the random scale) use
+    :func:`simulator.hgr.estimators.hgr_numeric` with its grid and domain checks; with the scale
+    and Laplace input the domain check is what carries the tail error.
     """
-    from simulator.hgr.estimators import hgr_numeric
+    from simulator.hgr.estimators import hgr_laplace_gaussian, hgr_numeric
 
     if channel.A == 0.0:
         return 0.0, 0.0, "A = 0: X independent of X0"
     if abs(channel.A) == 1.0 and channel.jitter == NO_JITTER:
         return 1.0, 0.0, "|A| = 1: X is a bijection of X0"
-    r = hgr_numeric(channel.scalar_kernel(with_scale=with_scale), tol=tol)
-    tail = channel.tail_rho() if with_scale or channel.jitter.scale_std == 0 else None
-    if tail is None and not with_scale and channel.jitter.scale_std > 0:
-        tail = GaussianChannel(
-            channel.A,
-            channel.law,
-            channel.dim,
-            Jitter(channel.jitter.noise_std, channel.jitter.dropout, 0.0),
-        ).tail_rho()
-    refinement = f"discretised {r.value:.10g} (refinement change {r.error:.2g})"
-    if tail is not None and tail >= r.value - r.error:
-        return (
-            tail,
-            0.0,
-            (
-                f"Laplace tail: essential-spectrum edge {tail:.10g} >= {refinement}; the supremum "
-                "is the edge and is not attained"
-            ),
+    j = channel.jitter
+    if channel.law.name == "laplace" and (j.scale_std == 0 or not with_scale):
+        sigma = math.sqrt(1.0 - channel.A**2 + j.noise_std**2)
+        r = hgr_laplace_gaussian(channel.A, sigma, tol=tol)
+        keep = math.sqrt(1.0 - j.dropout)
+        d = r.details
+        edge = keep * d["edge"]
+        last = d["domain"][-1]
+        note = (
+            f"Laplace input: domain |x0| <= {last['half_width']:g} (odd {keep * last['odd']:.10g}, "
+            f"even {keep * last['even']:.10g}), essential-spectrum edge {edge:.10g}; "
         )
-    note = refinement
-    if tail is not None:
-        note += f"; above the Laplace essential-spectrum edge {tail:.10g}"
+        if d["edge_ambiguous"]:
+            note += (
+                "the discrete value and the edge are within the error of each other: the "
+                "supremum is in [edge, edge + 2 error] and which one attains it is not decided"
+            )
+        elif r.value - r.error > d["edge"]:
+            note += "a discrete singular value above the edge (attained)"
+        else:
+            note += "the supremum is the edge (not attained)"
+        if j.dropout > 0:
+            note += f"; dropout: factor sqrt(1 - p) = {keep:.10g} (erasure)"
+        return keep * r.value, keep * r.error, note
+    r = hgr_numeric(channel.scalar_kernel(with_scale=with_scale), tol=tol)
+    note = (
+        f"discretised, grid change {r.details['grid_error']:.2g}, domain widened "
+        f"{r.details['domain_check']['factor']:g}x: {r.details['domain_check']['rho_m']:.10g}"
+    )
+    if not r.details["converged"]:
+        note += f"; not converged to tol {tol:g}"
     return r.value, r.error, note
 
 
@@ -241,15 +254,16 @@ def eq53_eta2(
         return rho * rho, 2 * rho * err
 
     def discretised_eta2(ch: GaussianChannel) -> float:
-        # The raw discretisation, never the Laplace tail edge: the edge carries the factor
-        # 1 - p by construction, so comparing edges would check nothing.
-        from simulator.hgr.estimators import hgr_numeric
+        # One raw discretisation (32 panels, the kernel's own domain), never the Laplace tail
+        # edge: the edge carries the factor 1 - p by construction, so comparing edges would check
+        # nothing, while on a fixed grid the erasure identity holds exactly.
+        from simulator.hgr.estimators import _discretised_joint, second_singular_value
 
         if ch.A == 0.0:
             return 0.0
         if abs(ch.A) == 1.0 and ch.jitter == NO_JITTER:
             return 1.0
-        return hgr_numeric(ch.scalar_kernel(), tol=tol).value ** 2
+        return second_singular_value(_discretised_joint(ch.scalar_kernel(), 32))[0] ** 2
 
     plain, plain_err = eta2_of(GaussianChannel(A, law))
     nd = Jitter(jitter.noise_std, jitter.dropout, 0.0)
