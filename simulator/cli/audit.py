@@ -23,6 +23,7 @@ from simulator.cli.io import atomic_write_bytes, to_json
 from simulator.gaussianity.audit import MIN_ROWS_AUDIT, AuditResult, audit, audit_row
 from simulator.report import figure_png, fmt, markdown_table
 from simulator.sphere.laws import cdf_1d
+from simulator.validation import sniff_array_file
 
 SUFFIXES = (".npy", ".npz", ".csv", ".tsv")
 
@@ -117,6 +118,9 @@ def load_embeddings(path: Path, key: str | None = None) -> Any:
         raise ValueError(f"--key only applies to .npz files, got {path.name}")
     try:
         if suffix == ".npy":
+            with path.open("rb") as fh:
+                if sniff_array_file(fh.read(8)) != "npy":
+                    raise ValueError(f"{path} is not a NumPy .npy file (no .npy header)")
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
         elif suffix == ".npz":
             arr = _load_npz(path, key)
