@@ -90,7 +90,7 @@ def test_text_file_named_npy_is_not_a_npy_file(tmp_path) -> None:
     # Before: numpy's "pickled (object) data ... allow_pickle" hint.
     path = tmp_path / "emb.npy"
     path.write_text("1,2,3\n4,5,6\n")
-    with pytest.raises(ValueError, match=r"is not a NumPy \.npy file") as info:
+    with pytest.raises(ValueError, match=r"not a NumPy \.npy file") as info:
         load_embeddings(path)
     assert "pickle" not in str(info.value)
 

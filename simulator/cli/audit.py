@@ -120,7 +120,7 @@ def load_embeddings(path: Path, key: str | None = None) -> Any:
         if suffix == ".npy":
             with path.open("rb") as fh:
                 if sniff_array_file(fh.read(8)) != "npy":
-                    raise ValueError(f"{path} is not a NumPy .npy file (no .npy header)")
+                    raise ValueError("not a NumPy .npy file (no .npy header)")
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
         elif suffix == ".npz":
             arr = _load_npz(path, key)
