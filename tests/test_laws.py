@@ -102,6 +102,27 @@ def test_huge_d_matches_leading_order(d: int, k: int) -> None:
         assert e.ks * d == pytest.approx(ks, rel=1e-10)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    log_d=st.floats(0.31, 100.0),
+    gap=st.integers(1, 10**8),
+    small_k=st.integers(1, 50),
+    which=st.sampled_from(["small k", "k near d", "large k"]),
+)
+def test_any_admissible_point_is_computed_with_mass_balance(
+    log_d: float, gap: int, small_k: int, which: str
+) -> None:
+    # Over the whole admissible range (before: SciPy root-finding errors above d ~ 1e21 and
+    # quadrature warnings for k close to d) every point returns, and the mass balance
+    # int (f_Y - phi_k) = 0 holds to 1e-9 of the TV.
+    d = max(2, min(laws.D_MAX, int(10**log_d)))
+    k = {"small k": small_k, "k near d": d - gap, "large k": gap}[which]
+    k = min(max(k, 1), d - 1, laws.K_MAX)
+    e = laws.exact_distances(d, k)
+    assert 0 < e.tv < 1
+    assert e.closure <= 1e-9 * e.tv
+
+
 @pytest.mark.parametrize(
     ("d", "k", "match"),
     [

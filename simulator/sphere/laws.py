@@ -274,39 +274,86 @@ def _chi_pdf(r: float, c: _Constants) -> float:
     return math.exp(c.chi0 + (c.k - 1) * (big_l - 0.5 * w * w))
 
 
-def _crossings(c: _Constants) -> tuple[float, float]:
-    """The squared radii ``s1 < s2`` where ``log(f_Y / phi_k)`` changes sign."""
+# A point of the radial axis as ``(s, t)``: ``s = r^2`` and ``t = sqrt((d - s)/d)``. Near the edge
+# ``t`` carries the position where ``s`` has rounded to ``d`` (a crossing can lie within one ulp
+# of ``d`` when k is close to d).
+_Point = tuple[float, float]
+
+
+def _point(s: float, c: _Constants) -> _Point:
+    return s, math.sqrt(max(0.0, c.d - s) / c.d)
+
+
+def _crossings(c: _Constants) -> tuple[_Point, _Point]:
+    """The points ``s1 < s2`` where ``log(f_Y / phi_k)`` changes sign.
+
+    A crossing in the outer half ``s > d/2`` is solved in ``t`` (where ``l`` is monotone as in
+    ``s``), so that its position is exact even within one ulp of the edge.
+    """
 
     def ell(s: float) -> float:
         return _log_ratio_scalar(s, c)
 
-    edge = math.nextafter(c.d, 0.0)
+    def in_t(lo_s: float, hi_s: float) -> _Point:
+        # ``t`` runs opposite to ``s``; t = 1e-300 stands for the edge, where l is below -600 D
+        # for D > 0 and above log C + p/2 > 0 for D <= 0.
+        t_hi = math.sqrt((c.d - lo_s) / c.d)
+        t_lo = 1e-300 if hi_s >= c.d else math.sqrt((c.d - hi_s) / c.d)
+        t = optimize.brentq(
+            lambda t: _log_ratio_edge(t, c), t_lo, t_hi, xtol=1e-300, rtol=1e-15, maxiter=500
+        )
+        return c.d * (1.0 - t * t), t
+
+    def root(lo_s: float, hi_s: float) -> _Point:
+        half = 0.5 * c.d
+        if hi_s > half and ell(half) * ell(lo_s) > 0:
+            return in_t(max(lo_s, half), hi_s)
+        return _point(
+            optimize.brentq(
+                ell,
+                lo_s,
+                min(hi_s, half) if hi_s > half else hi_s,
+                xtol=1e-300,
+                rtol=1e-15,
+                maxiter=500,
+            ),
+            c,
+        )
+
+    edge = (c.d, 0.0)
     if c.big_d <= 0:
         # k >= d - 2: the ratio increases all the way to the edge of the support.
-        return optimize.brentq(ell, 0.0, edge, xtol=1e-300, rtol=1e-15, maxiter=500), c.d
-    s1 = optimize.brentq(ell, 0.0, c.p, xtol=1e-300, rtol=1e-15, maxiter=500)
+        return root(0.0, c.d), edge
+    s1 = root(0.0, c.p)
+    half = 0.5 * c.d
+    if c.p >= half:
+        return s1, in_t(c.p, c.d)
+    # The ratio falls off on the scale sqrt(k) past its peak: a doubling search brackets s2.
     step = 1.0
-    hi = min(c.p + step, edge)
-    while hi < edge and ell(hi) > 0:
+    hi = min(c.p + step, half)
+    while hi < half and ell(hi) > 0:
         step *= 2.0
-        hi = min(c.p + step, edge)
-    s2 = optimize.brentq(ell, c.p, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
-    return s1, s2
+        hi = min(c.p + step, half)
+    if ell(hi) > 0:
+        return s1, in_t(half, c.d)
+    return s1, _point(optimize.brentq(ell, c.p, hi, xtol=1e-300, rtol=1e-15, maxiter=500), c)
 
 
-def _quad(f: Any, a: float, b: float, d: int, k: int) -> float:
+def _quad(f: Any, a: float, b: float, d: int, k: int, epsabs: float = 0.0) -> float:
     """QUADPACK at relative tolerance 1e-13; a convergence failure raises instead of warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", integrate.IntegrationWarning)
         try:
-            return integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-13, limit=400)[0]
+            return integrate.quad(f, a, b, epsabs=epsabs, epsrel=1e-13, limit=400)[0]
         except integrate.IntegrationWarning as exc:
             first = str(exc).strip().splitlines()[0]
             raise ArithmeticError(f"quadrature failed at d={d}, k={k}: {first}") from None
 
 
-def _integrate(g: Any, s_a: float, s_b: float, c: _Constants, d: int, k: int) -> float:
-    """``int g(r, l(r)) dr`` over ``s_a <= r^2 <= s_b``, with ``l = log(f_Y / phi_k)(r^2)``.
+def _integrate(
+    g: Any, a: _Point, b: _Point, c: _Constants, d: int, k: int, epsabs: float = 0.0
+) -> float:
+    """``int g(r, l(r)) dr`` between the points ``a`` and ``b``, ``l = log(f_Y / phi_k)(r^2)``.
 
     The part with ``r^2 > d/2`` is integrated in ``v``, ``t = v^2 = sqrt((d - r^2)/d)``, with
     ``l`` evaluated from ``t`` directly: near the edge ``d - r^2`` is then never formed by
@@ -314,12 +361,17 @@ def _integrate(g: Any, s_a: float, s_b: float, c: _Constants, d: int, k: int) ->
     the ``(1 - r^2/d)^{-1/2}`` singularity of k = d - 1 is removed, and the logarithmic one of its
     KL integrand becomes a zero through ``dt = 2 v dv``.
     """
-    half = 0.5 * c.d
-    if s_a < half < s_b:
-        return _integrate(g, s_a, half, c, d, k) + _integrate(g, half, s_b, c, d, k)
-    if s_b <= half:
+    half = _point(0.5 * c.d, c)
+    if a[0] < half[0] < b[0]:
+        return _integrate(g, a, half, c, d, k, epsabs) + _integrate(g, half, b, c, d, k, epsabs)
+    if b[0] <= half[0]:
         return _quad(
-            lambda r: g(r, _log_ratio_scalar(r * r, c)), math.sqrt(s_a), math.sqrt(s_b), d, k
+            lambda r: g(r, _log_ratio_scalar(r * r, c)),
+            math.sqrt(a[0]),
+            math.sqrt(b[0]),
+            d,
+            k,
+            epsabs,
         )
     r_edge = math.sqrt(c.d)
 
@@ -330,10 +382,7 @@ def _integrate(g: Any, s_a: float, s_b: float, c: _Constants, d: int, k: int) ->
         cos = math.sqrt(1.0 - t * t)
         return g(r_edge * cos, _log_ratio_edge(t, c)) * r_edge * t / cos * 2.0 * v
 
-    # d - s is exact (Sterbenz) for s >= d/2, so the limits carry no cancellation either.
-    v_lo = ((c.d - s_b) / c.d) ** 0.25
-    v_hi = ((c.d - s_a) / c.d) ** 0.25
-    return _quad(in_v, v_lo, v_hi, d, k)
+    return _quad(in_v, math.sqrt(b[1]), math.sqrt(a[1]), d, k, epsabs)
 
 
 def _kl_integrand_scalar(ell: float) -> float:
@@ -377,8 +426,8 @@ def exact_distances(d: int, k: int) -> ExactDistances:
     """
     d, k = check_exact_range(d, k)
     c = _constants(d, k)
-    s1, s2 = _crossings(c)
-    r1, r2 = math.sqrt(s1), math.sqrt(s2)
+    p1, p2 = _crossings(c)
+    r1, r2 = math.sqrt(p1[0]), math.sqrt(p2[0])
     r_edge = math.sqrt(c.d)
     r_hi = min(r_edge, r2 + _TAIL_MARGIN)
     beyond = float(stats.chi(k).sf(r_edge)) if r_hi == r_edge else 0.0
@@ -389,16 +438,25 @@ def exact_distances(d: int, k: int) -> ExactDistances:
     def kl_part(r: float, ell: float) -> float:
         return _chi_pdf(r, c) * _kl_integrand_scalar(ell)
 
-    # For large k the chi_k mass is a peak of width ~1 just below r1: a separate short piece
-    # makes sure the adaptive quadrature sees it. Pieces are given by their squared radii.
+    # For k > 900 the chi_k mass is a peak of width ~1 just below r1: the short piece
+    # [r1 - 15, r1] makes sure the adaptive quadrature sees it. The far piece [0, r1 - 15] is
+    # negligible there; it is integrated to an absolute 1e-16 of the rest, since QUADPACK cannot
+    # reach a relative 1e-13 on a number near the underflow threshold.
     r_low = r1 - _TAIL_MARGIN
-    lower = [(0.0, r_low * r_low), (r_low * r_low, s1)] if r_low > _TAIL_MARGIN else [(0.0, s1)]
-    upper = [(s2, r_hi * r_hi if r_hi < r_edge else c.d)] if r_hi > r2 else []
-    signed = [
-        [_integrate(diff, a, b, c, d, k) for a, b in part] for part in (lower, [(s1, s2)], upper)
-    ]
-    kl = sum(_integrate(kl_part, a, b, c, d, k) for a, b in [*lower, (s1, s2), *upper]) + beyond
-    below, between, above = (math.fsum(part) for part in signed)
+    near_lower = (_point(r_low * r_low, c) if r_low > _TAIL_MARGIN else _point(0.0, c), p1)
+    # For k >= d - 2 the second crossing is the edge itself; otherwise the ratio is below 1
+    # from r2 on, up to the truncation r_hi or the edge.
+    end = _point(r_hi * r_hi, c) if r_hi < r_edge else (c.d, 0.0)
+    upper = [(p2, end)] if c.big_d > 0 else []
+    below = _integrate(diff, *near_lower, c, d, k)
+    between = _integrate(diff, p1, p2, c, d, k)
+    above = math.fsum(_integrate(diff, a, b, c, d, k) for a, b in upper)
+    kl = math.fsum(_integrate(kl_part, a, b, c, d, k) for a, b in [near_lower, (p1, p2), *upper])
+    kl += beyond
+    if r_low > _TAIL_MARGIN:
+        far = (_point(0.0, c), near_lower[0])
+        below += _integrate(diff, *far, c, d, k, 1e-16 * (abs(below) + between + abs(above)))
+        kl += _integrate(kl_part, *far, c, d, k, 1e-16 * kl)
     tv = 0.5 * (abs(below) + between + abs(above) + beyond)
     closure = abs(below + between + above - beyond)
     ks = 0.5 * max(abs(below), abs(above) + beyond) if k == 1 else None
