@@ -295,8 +295,8 @@ def _crossings(c: _Constants) -> tuple[_Point, _Point]:
         return _log_ratio_scalar(s, c)
 
     def in_t(lo_s: float, hi_s: float) -> _Point:
-        # ``t`` runs opposite to ``s``; t = 1e-300 stands for the edge, where l is below -600 D
-        # for D > 0 and above log C + p/2 > 0 for D <= 0.
+        # ``t`` runs opposite to ``s``; t = 1e-300 stands for the edge: there l - peak is below
+        # -575 D for D > 0 (d <= 1e100), and l exceeds log C + p/2 > 0 for D <= 0.
         t_hi = math.sqrt((c.d - lo_s) / c.d)
         t_lo = 1e-300 if hi_s >= c.d else math.sqrt((c.d - hi_s) / c.d)
         t = optimize.brentq(
@@ -308,17 +308,8 @@ def _crossings(c: _Constants) -> tuple[_Point, _Point]:
         half = 0.5 * c.d
         if hi_s > half and ell(half) * ell(lo_s) > 0:
             return in_t(max(lo_s, half), hi_s)
-        return _point(
-            optimize.brentq(
-                ell,
-                lo_s,
-                min(hi_s, half) if hi_s > half else hi_s,
-                xtol=1e-300,
-                rtol=1e-15,
-                maxiter=500,
-            ),
-            c,
-        )
+        s = optimize.brentq(ell, lo_s, min(hi_s, half), xtol=1e-300, rtol=1e-15, maxiter=500)
+        return _point(s, c)
 
     edge = (c.d, 0.0)
     if c.big_d <= 0:
