@@ -250,7 +250,24 @@ def test_refactor_gives_the_pre_refactor_numbers(case: str) -> None:
         "ad": {v: json.loads(to_json(r.ad.tolist())) for v, r in res.variants.items()},
         "dp": {v: json.loads(to_json(r.dp.tolist())) for v, r in res.variants.items()},
     }
-    assert got == ref[case]  # bit for bit: every float round-trips through JSON exactly
+    # Bit for bit (every float round-trips through JSON exactly), except the negative-pair
+    # cosines: they are now products of unit rows (overflow-safe for rows near 1e200), which
+    # moves their last bits.
+    for path, new, old in _differences(got, ref[case]):
+        assert "/cosines" in path, (path, new, old)
+        assert new == pytest.approx(old, rel=1e-12, abs=1e-15), (path, new, old)
+
+
+def _differences(a: object, b: object, path: str = ""):
+    """``(path, a_value, b_value)`` for every leaf where two JSON trees differ."""
+    if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+        for key in a:
+            yield from _differences(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            yield from _differences(x, y, f"{path}[{i}]")
+    elif a != b:
+        yield path, a, b
 
 
 def _bad_files(tmp: Path) -> dict[str, tuple[list[str], str]]:

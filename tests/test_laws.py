@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,9 @@ from scipy import integrate, special, stats
 
 from simulator.sphere import laws
 
-# (d, k) points spanning the admissible range, including the k = d-1 and d = 10^7 corners.
+# (d, k) points spanning the admissible range, including the k = d-1 and d = 10^7 corners,
+# and three that failed before the centred log-ratio (issue 9 item 8): d = 1e20 (d*TV was 0.409,
+# true 0.350), k = d - 1 at d = 1e5 (an IntegrationWarning) and k = 1e6 (5e-10 relative).
 REFERENCE_POINTS = [
     (2, 1),
     (3, 2),
@@ -25,20 +28,111 @@ REFERENCE_POINTS = [
     (10**5, 10),
     (10**7, 1),
     (10**7, 20),
+    (10**20, 1),
+    (10**5, 10**5 - 1),
+    (10**7, 10**6),
+]
+
+# Slower references (5-10 s each at the working precision 40 + 2 * digits(d)): the k ~ d ~ K_MAX
+# corner, k close to d at large d, and large k with large d.
+SLOW_REFERENCE_POINTS = [
+    (10**8, 10**8 - 1),
+    (10**8 + 1, 10**8),
+    (10**8, 10**8 - 1000),
+    (10**12, 10**8),
+    (10**5, 99_000),
+    (10**50, 2),
+    (6 * 10**21, 14),
 ]
 
 
 @pytest.mark.parametrize(("d", "k"), REFERENCE_POINTS)
 def test_exact_distances_match_40_digit_reference(d: int, k: int) -> None:
     # The issue asks for 8 significant digits; 1e-10 relative is the accuracy we claim.
-    ref = mp_distances(d, k)
+    # The simulator runs first: a preceding high-precision mpmath call can warm mpmath's caches
+    # and hide a precision loss inside the simulator's own mpmath constants.
     e = laws.exact_distances(d, k)
+    ref = mp_distances(d, k)
     assert e.tv == pytest.approx(ref["tv"], rel=1e-10)
     assert e.kl == pytest.approx(ref["kl"], rel=1e-10)
     if k == 1:
         assert e.ks == pytest.approx(ref["ks"], rel=1e-10)
     else:
         assert e.ks is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("d", "k"), SLOW_REFERENCE_POINTS)
+def test_exact_distances_match_reference_at_the_range_corners(d: int, k: int) -> None:
+    test_exact_distances_match_40_digit_reference(d, k)
+
+
+def _leading_order_tv(k: int) -> float:
+    """``lim d TV = E[g(S); g(S) > 0]`` with ``g(s) = -((s - k - 2)^2 - 2(k + 2))/4`` and
+    ``S ~ chi^2_k`` (proofs_check/rates.py derives ``g``; ``E g(S) = 0``), by mpmath quadrature
+    between the two roots ``k + 2 -+ sqrt(2(k + 2))``."""
+    with mpmath.workdps(30):
+        p = mpmath.mpf(k + 2)
+        lo, hi = p - mpmath.sqrt(2 * p), p + mpmath.sqrt(2 * p)
+
+        def integrand(s: mpmath.mpf) -> mpmath.mpf:
+            g = -((s - p) ** 2 - 2 * p) / 4
+            return (
+                g
+                * s ** (mpmath.mpf(k) / 2 - 1)
+                * mpmath.exp(-s / 2)
+                / (2 ** (mpmath.mpf(k) / 2) * mpmath.gamma(mpmath.mpf(k) / 2))
+            )
+
+        return float(mpmath.quad(integrand, [max(lo, 0), p, hi]))
+
+
+@pytest.mark.parametrize("d", [10**30, 10**60, int(1e100)])
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_huge_d_matches_leading_order(d: int, k: int) -> None:
+    # At d >= 1e30 the next order (relative O(k/d)) is far below double precision, so d*TV and
+    # d^2*KL must equal their limits to rounding; before the fix d >= 1e22 raised from brentq.
+    e = laws.exact_distances(d, k)
+    assert e.tv * d == pytest.approx(_leading_order_tv(k), rel=1e-10)
+    assert e.kl * float(d) ** 2 == pytest.approx(k * (k + 2) / 4, rel=1e-10)
+    if k == 1:
+        # d*KS -> sup|He_3(x) phi(x)|/4, attained at x^2 = 3 - sqrt(6) (proofs_check/rates.py).
+        x = math.sqrt(3 - math.sqrt(6))
+        ks = abs(x**3 - 3 * x) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi) / 4
+        assert e.ks * d == pytest.approx(ks, rel=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    log_d=st.floats(0.31, 100.0),
+    gap=st.integers(1, 10**8),
+    small_k=st.integers(1, 50),
+    which=st.sampled_from(["small k", "k near d", "large k"]),
+)
+def test_any_admissible_point_is_computed_with_mass_balance(
+    log_d: float, gap: int, small_k: int, which: str
+) -> None:
+    # Over the whole admissible range (before: SciPy root-finding errors above d ~ 1e21 and
+    # quadrature warnings for k close to d) every point returns, and the mass balance
+    # int (f_Y - phi_k) = 0 holds to 1e-9 of the TV.
+    d = max(2, min(laws.D_MAX, int(10**log_d)))
+    k = {"small k": small_k, "k near d": d - gap, "large k": gap}[which]
+    k = min(max(k, 1), d - 1, laws.K_MAX)
+    e = laws.exact_distances(d, k)
+    assert 0 < e.tv < 1
+    assert e.closure <= 1e-9 * e.tv
+
+
+@pytest.mark.parametrize(
+    ("d", "k", "match"),
+    [
+        (10**101, 1, r"d must be <= 1e100"),
+        (10**9, 10**8 + 1, r"k must be <= 1e8"),
+    ],
+)
+def test_exact_distances_refuse_outside_the_accurate_range(d: int, k: int, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        laws.exact_distances(d, k)
 
 
 def test_d3_k1_is_uniform_on_interval() -> None:

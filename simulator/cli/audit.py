@@ -29,6 +29,7 @@ from simulator.gaussianity.audit import (
 from simulator.report import fmt, markdown_table, table_cells
 from simulator.results import StudyResult
 from simulator.sphere.laws import cdf_1d
+from simulator.validation import sniff_array_file
 
 SUFFIXES = (".npy", ".npz", ".csv", ".tsv")
 
@@ -124,6 +125,9 @@ def load_embeddings(path: Path, key: str | None = None) -> Any:
         raise ValueError(f"--key only applies to .npz files, got {path.name}")
     try:
         if suffix == ".npy":
+            with path.open("rb") as fh:
+                if sniff_array_file(fh.read(8)) != "npy":
+                    raise ValueError("not a NumPy .npy file (no .npy header)")
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
         elif suffix == ".npz":
             arr = _load_npz(path, key)

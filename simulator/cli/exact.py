@@ -8,7 +8,7 @@ from simulator.cli.common import add_out_option, begin_command, bounded_int, ver
 from simulator.cli.io import result_files, to_json, write_files
 from simulator.report import fmt
 from simulator.results import StudyResult
-from simulator.sphere.laws import exact_distances
+from simulator.sphere.laws import D_MAX, K_MAX, exact_distances
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,13 +17,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exact TV/KL/Kolmogorov distance of sqrt(d) U_1..k to N(0, I_k) and the DF bound",
         description="Exact distances of the k-dimensional projection sqrt(d) U_{1..k} of a uniform "
         "point on S^{d-1} to N(0, I_k), by one-dimensional radial quadrature, and the "
-        "Diaconis-Freedman bound 2(k+3)/(d-k-3) of Theorem 2 (Eq. 49) when 1 <= k <= d-4.",
+        "Diaconis-Freedman bound 2(k+3)/(d-k-3) of Theorem 2 (Eq. 49) when 1 <= k <= d-4. "
+        "Accurate to 1e-10 relative for 2 <= d <= 1e100 and 1 <= k < d, k <= 1e8.",
     )
     p.add_argument(
-        "--d", type=bounded_int("--d", 2), required=True, help="sphere dimension, d >= 2"
+        "--d", type=bounded_int("--d", 2), required=True, help="sphere dimension, 2 <= d <= 1e100"
     )
     p.add_argument(
-        "--k", type=bounded_int("--k", 1), required=True, help="projection size, 1 <= k < d"
+        "--k",
+        type=bounded_int("--k", 1),
+        required=True,
+        help="projection size, 1 <= k < d and k <= 1e8",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_out_option(p, "exact.json and exact.md")
@@ -33,8 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_exact(args: argparse.Namespace) -> int:
     if args.k >= args.d:
         raise ValueError(f"--k must satisfy 1 <= k < d (= {args.d}), got {args.k}")
+    # The range where the quadrature is verified to 1e-10 relative (simulator.sphere.laws).
+    if args.d > D_MAX:
+        raise ValueError(
+            f"--d must be <= 1e100 (exact distances are verified there), got {args.d:.3g}"
+        )
+    if args.k > K_MAX:
+        raise ValueError(
+            f"--k must be <= 1e8 (exact distances are verified there), got {args.k:.3g}"
+        )
     source = begin_command(args.out)
-    e = exact_distances(args.d, args.k)
+    try:
+        e = exact_distances(args.d, args.k)
+    except ArithmeticError as exc:
+        raise ValueError(f"no exact distances at d={args.d}, k={args.k}: {exc}") from None
     out = {"d": e.d, "k": e.k, "tv": e.tv, "kl": e.kl, "ks": e.ks, "df_bound": e.df_bound}
     page = StudyResult(
         "exact",

@@ -57,7 +57,7 @@ from simulator.gaussianity.uniformity import (
     whitening_from_moments,
 )
 from simulator.sphere.sampling import random_directions
-from simulator.validation import check_int
+from simulator.validation import check_int, check_moment_scale, row_norms
 
 VARIANTS = ("unnormalized", "normalized")
 #: Fewest rows an audit accepts (see the module docstring).
@@ -382,6 +382,8 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
             f"{rows.zero_rows} row(s) have zero norm and cannot be normalised; drop them or "
             "audit the unnormalized variant only"
         )
+    if "unnormalized" in opts.variants:
+        check_moment_scale(float(rows.norms.max()))
     evidence = _direction_evidence(base, rows, opts, streams)
     nulls = _null_laws(base.n, base.d, opts, streams)
     ad, dp = _coordinate_tests(base, rows.norms, opts)
@@ -449,7 +451,7 @@ def _row_pass(
         chunk = base.rows(i, i + step)
         if base.w is not None:
             raw_nonzero[i : i + step] = np.asarray(base.x[i : i + step]).any(axis=1)
-        r = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
+        r = row_norms(chunk)
         norms[i : i + step] = r
         if "unnormalized" in proj:
             proj["unnormalized"][i : i + step] = chunk @ dirs
@@ -625,9 +627,10 @@ def _pair_cosines(base: _Base, a: np.ndarray, b: np.ndarray) -> CosineResult:
     step = max(1, _BLOCK_ELEMENTS // (4 * base.x.shape[1]))
     for i in range(0, a.size, step):
         ra, rb = base.take(a[i : i + step]), base.take(b[i : i + step])
-        dots = np.einsum("ij,ij->i", ra, rb)
-        norms = np.sqrt(np.einsum("ij,ij->i", ra, ra) * np.einsum("ij,ij->i", rb, rb))
-        cos[i : i + step] = dots / norms
+        # Normalised before the dot product, so that rows near 1e200 or 1e-200 neither overflow
+        # nor underflow.
+        ua, ub = ra / row_norms(ra)[:, None], rb / row_norms(rb)[:, None]
+        cos[i : i + step] = np.einsum("ij,ij->i", ua, ub)
     return cosines_against_null(cos, base.d)
 
 

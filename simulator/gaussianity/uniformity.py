@@ -40,7 +40,7 @@ from simulator.gaussianity.metrics import (
 )
 from simulator.sphere.laws import cdf_1d
 from simulator.sphere.sampling import random_directions, random_frame, uniform_sphere
-from simulator.validation import as_finite_matrix, check_int, check_real
+from simulator.validation import as_finite_matrix, check_int, check_real, row_norms
 
 WHITENING = ("pca", "zca")
 
@@ -68,7 +68,7 @@ def _matrix(x: Any, name: str = "x", *, min_rows: int = 2) -> np.ndarray:
 def unit_rows(x: Any) -> np.ndarray:
     """Rows scaled to unit norm; ValueError naming the zero-norm rows, which have no direction."""
     x = _matrix(x)
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    norms = row_norms(x)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise ValueError(
