@@ -37,6 +37,7 @@ outside it raise ``ValueError`` naming the parameter.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,8 +143,9 @@ def alignment_variance(d: int, kappa: float) -> float:
     d : int
         Dimension, ``2 <= d <= 4096``.
     kappa : float
-        ``0 <= kappa <= 1e3``: above, the three terms cancel to a value of order
-        ``d/kappa^2`` and the relative error of the difference exceeds 1e-6.
+        ``0 <= kappa <= 1e3``. The terms cancel to a value of order ``d/kappa^2`` for large
+        ``kappa``, so the relative error grows like ``kappa^2`` times that of ``A_d``; on this
+        range it is below 1e-6 (below 1e-8 observed against mpmath), and above it is refused.
 
     Returns
     -------
@@ -253,15 +255,21 @@ def _cosine_window(d: int, s: float) -> tuple[float, float, float]:
     return mode, drop_point(0.0, mode, True), high
 
 
-def _gauss_mean(g, d: int, s: float, window: tuple[float, float, float], n: int) -> float:
-    """``E[g(theta)]`` under the angle density on the window, ``n``-node Gauss-Legendre."""
+def _gauss_mean(
+    g: Callable[[np.ndarray], np.ndarray],
+    d: int,
+    s: float,
+    window: tuple[float, float, float],
+    n: int,
+) -> tuple[float, float]:
+    """``(E[g(theta)], window mass)`` under the angle density (relative to its peak) on the
+    window, by the ``n``-node Gauss-Legendre rule."""
     mode, lo, hi = window
     x, w = np.polynomial.legendre.leggauss(n)
     theta = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
     weights = w * np.exp(_log_density(theta, d, s, mode))
-    return float(np.sum(weights * g(theta)) / np.sum(weights)), float(
-        0.5 * (hi - lo) * np.sum(weights)
-    )
+    mean = float(np.sum(weights * g(theta)) / np.sum(weights))
+    return mean, float(0.5 * (hi - lo) * np.sum(weights))
 
 
 def phi_vmf_excess(d: int, s: float, alpha: float) -> PhiExcess:
