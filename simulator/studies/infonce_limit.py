@@ -405,8 +405,11 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         "the alignment mean fluctuates at first order). The paper's O(N^-1/2) concerns the "
         "deviation of one batch, i.e. the fluctuation; the bias alone decays faster. Compare the "
         "'rates' table (slopes) and the 'batches' table (N x mean gap against c1, sqrt(N) sd "
-        "against alpha sd(u.v)); at small tau, c1 is large and the 1/N regime starts only at "
-        "large N."
+        "against alpha sd(u.v)). At small tau, c1 is large: while N is below about c1 the "
+        "positive pair dominates each row's denominator, the row loss is near 0 whatever the "
+        "alignment, and the fluctuation is damped, so sqrt(N) sd rises towards alpha sd(u.v) "
+        "and the sd slope over moderate N is shallower than -1/2; the RMS deviation, dominated "
+        "there by the bias, still falls faster than N^-1/2."
     )
 
 
