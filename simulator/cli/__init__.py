@@ -18,6 +18,7 @@ from simulator import __version__
 COMMAND_MODULES = (
     "simulator.cli.run",
     "simulator.cli.exact",
+    "simulator.cli.population",
     "simulator.cli.audit",
     "simulator.cli.hgr",
     "simulator.cli.proofs",

@@ -6,6 +6,7 @@ Importing this package imports every study module so that the registry is comple
 # Each study module registers itself on import.
 from simulator.studies import (  # noqa: F401
     alignment_bound,
+    infonce_limit,
     proofs,
     spherical_clt,
     test_calibration,
