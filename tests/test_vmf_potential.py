@@ -56,8 +56,15 @@ def _mp_phi_angle(d: int, kappa: float, alpha: float, dps: int = 30) -> float:
 
 @pytest.mark.parametrize(
     ("d", "kappa", "alpha"),
-    [(3, 0.3, 1.0), (3, 15.0, 5.0), (5, 2.0, 10.0), (10, 10.0, 10.0), (40, 60.0, 2.0)]
-    + [(200, 2.0, 20.0), (64, 5.0, 5.0)],
+    [
+        (3, 0.3, 1.0),
+        (3, 15.0, 5.0),
+        (5, 2.0, 10.0),
+        (10, 10.0, 10.0),
+        (40, 60.0, 2.0),
+        (200, 2.0, 20.0),
+        (64, 5.0, 5.0),
+    ],
 )
 def test_against_proofs_check_quadrature(d: int, kappa: float, alpha: float) -> None:
     with mpmath.workdps(30):
