@@ -20,6 +20,10 @@ routes are therefore used:
 * exponentially scaled Bessel functions (:func:`scipy.special.ive`) for large ``kappa``, where the
   series would need too many terms and ``ive`` cannot underflow.
 
+The uniformity potential ``Phi`` of Eq. 4 at a vMF law (:func:`vmf_uniformity_potential`) is a
+one-dimensional mean over the cosine ``w.u`` of ``log Z_d(|kappa w + alpha u|) - log Z_d(kappa)``,
+taken by Gauss-Legendre quadrature in the angle with a rigorous tail bound.
+
 Sampling follows Wood (1994), "Simulation of the von Mises Fisher distribution", Comm. Statist.
 Simulation Comput. 23(1), with the rejection test rewritten in terms of ``1 - w`` so that it stays
 accurate for large ``kappa``. The tangent direction is a Gaussian vector projected orthogonally to
