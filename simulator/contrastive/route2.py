@@ -62,8 +62,11 @@ LEMMA1_C = 0.5
 #: Default concentration grid of the searches over the vMF family (log-spaced; kappa = 0 and
 #: kappa -> infinity are added as closed-form limits).
 DEFAULT_KAPPAS = tuple(float(k) for k in np.geomspace(1e-2, PHI_MAX_KAPPA, 61))
-#: Relative tolerance in log(kappa) of the refinement of an interior optimum.
+#: Absolute tolerance in log(kappa) of the refinement of an interior optimum.
 _REFINE_XTOL = 1e-6
+#: Relative error bound of the closed forms built from one ``A_d`` or ``log Z_d`` value
+#: (double-precision error of those below 1e-13 relative, a few operations on top).
+_CLOSED_FORM_REL_ERR = 1e-12
 
 
 def _check_d(d: int) -> int:
@@ -310,22 +313,36 @@ class SearchResult:
         point-mass limit ``kappa -> infinity``.
     local : float
         The ``kappa -> 0`` (second-order) counterpart, in closed form.
+    at_edge : bool
+        True when the extremum sits at the largest grid concentration: the true one may lie
+        beyond the grid (between it and the ``kappa -> infinity`` limit).
     """
 
     value: float
     error: float
     kappa: float
     local: float
+    at_edge: bool = False
 
 
-def _refine(fun, profile: VmfProfile, i: int) -> tuple[float, float]:
-    """Minimise ``fun(kappa)`` on the log-grid bracket around interior grid index ``i``."""
-    lo = math.log(profile.kappa[max(i - 1, 0)])
-    hi = math.log(profile.kappa[min(i + 1, profile.kappa.size - 1)])
+def _closed_form_error(value: float) -> float:
+    return _CLOSED_FORM_REL_ERR * max(1.0, abs(value))
+
+
+def _refine(fun, profile: VmfProfile, i: int) -> tuple[float, float, float]:
+    """Minimise ``fun(kappa) -> (value, error)`` on the log-grid bracket around interior grid
+    index ``i``; return ``(kappa, value, error)`` at the refined point."""
+    lo = math.log(profile.kappa[i - 1])
+    hi = math.log(profile.kappa[i + 1])
     res = minimize_scalar(
-        lambda s: fun(math.exp(s)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}
+        lambda s: fun(math.exp(s))[0],
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": _REFINE_XTOL},
     )
-    return math.exp(float(res.x)), float(res.fun)
+    kappa = math.exp(float(res.x))
+    value, error = fun(kappa)
+    return kappa, value, error
 
 
 def global_critical_eta2(profile: VmfProfile) -> SearchResult:
@@ -358,14 +375,20 @@ def global_critical_eta2(profile: VmfProfile) -> SearchResult:
     best, at, err = float(ratio[i]), float(profile.kappa[i]), float(r_err[i])
     if 0 < i < profile.kappa.size - 1:
 
-        def fun(kv: float) -> float:
+        def fun(kv: float) -> tuple[float, float]:
             pot = vmf_uniformity_potential(d, kv, alpha)
-            return pot.gap / (alpha * float(mean_resultant_length(d, kv)) ** 2)
+            scale_k = alpha * float(mean_resultant_length(d, kv)) ** 2
+            return pot.gap / scale_k, pot.error / scale_k
 
-        at, best = _refine(fun, profile, i)
-    candidates = [(best, at, err), (r_zero, 0.0, 0.0), (r_inf, math.inf, 0.0)]
+        at, best, err = _refine(fun, profile, i)
+    candidates = [
+        (best, at, err),
+        (r_zero, 0.0, _closed_form_error(r_zero)),
+        (r_inf, math.inf, _closed_form_error(r_inf)),
+    ]
     best, at, err = min(candidates, key=lambda c: c[0])
-    return SearchResult(max(0.0, 1.0 - best), err, at, max(0.0, 1.0 - r_zero))
+    edge = at == profile.kappa[-1]
+    return SearchResult(max(0.0, 1.0 - best), err, at, max(0.0, 1.0 - r_zero), edge)
 
 
 def beta_threshold(profile: VmfProfile, eta2: float) -> SearchResult:
@@ -400,16 +423,18 @@ def beta_threshold(profile: VmfProfile, eta2: float) -> SearchResult:
     best, at, err = float(score[i]), float(profile.kappa[i]), float(s_err[i])
     if 0 < i < profile.kappa.size - 1:
 
-        def fun(kv: float) -> float:
+        def fun(kv: float) -> tuple[float, float]:
             pot = vmf_uniformity_potential(d, kv, alpha)
             m2 = float(mean_resultant_length(d, kv)) ** 2
-            return -(q * m2 - pot.gap) / float(kl_to_uniform(d, kv))
+            kl = float(kl_to_uniform(d, kv))
+            return -(q * m2 - pot.gap) / kl, pot.error / kl
 
-        at, neg = _refine(fun, profile, i)
+        at, neg, err = _refine(fun, profile, i)
         best = -neg
-    candidates = [(best, at, err), (local, 0.0, 0.0), (0.0, math.inf, 0.0)]
+    candidates = [(best, at, err), (local, 0.0, _closed_form_error(local)), (0.0, math.inf, 0.0)]
     best, at, err = max(candidates, key=lambda c: c[0])
-    return SearchResult(max(0.0, best), err, at, local)
+    edge = at == profile.kappa[-1]
+    return SearchResult(max(0.0, best), err, at, local, edge)
 
 
 def minimise_reduced_objective(profile: VmfProfile, eta2: float, beta: float) -> SearchResult:
@@ -444,17 +469,18 @@ def minimise_reduced_objective(profile: VmfProfile, eta2: float, beta: float) ->
     best, at, err = float(gap[i]), float(profile.kappa[i]), float(profile.phi_error[i])
     if 0 < i < profile.kappa.size - 1 and best < 0:
 
-        def fun(kv: float) -> float:
+        def fun(kv: float) -> tuple[float, float]:
             pot = vmf_uniformity_potential(d, kv, alpha)
             m2 = float(mean_resultant_length(d, kv)) ** 2
-            return pot.gap - q * m2 + beta * float(kl_to_uniform(d, kv))
+            return pot.gap - q * m2 + beta * float(kl_to_uniform(d, kv)), pot.error
 
-        at, best = _refine(fun, profile, i)
+        at, best, err = _refine(fun, profile, i)
     candidates = [(best, at, err), (0.0, 0.0, 0.0)]
     if beta == 0.0:
-        candidates.append((alpha * eta2 - float(log_normaliser(d, alpha)), math.inf, 0.0))
+        point_mass = alpha * eta2 - float(log_normaliser(d, alpha))
+        candidates.append((point_mass, math.inf, _closed_form_error(point_mass)))
     best, at, err = min(candidates, key=lambda c: c[0])
     if best >= -err:
         # Not distinguishable from sigma at the quadrature's accuracy.
         return SearchResult(0.0, err, 0.0, local)
-    return SearchResult(best, err, at, local)
+    return SearchResult(best, err, at, local, at == profile.kappa[-1])

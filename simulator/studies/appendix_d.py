@@ -87,6 +87,7 @@ def _phase_cell(cell: Cell) -> dict[str, Any]:
         "global": crit.value,
         "error": crit.error,
         "kappa": "inf" if math.isinf(crit.kappa) else crit.kappa,
+        "at_edge": crit.at_edge,
         "point_mass": float(log_normaliser(d, alpha)) / alpha,
         "ratio": [float(r) for r in ratio],
         "min_phi_gap": float(np.min(profile.phi_gap + profile.phi_error)),
@@ -126,6 +127,7 @@ def run(ctx: RunContext) -> StudyResult:
                 c["point_mass"],
                 c["curvature"],
                 c["curvature_quadrature"],
+                c["at_edge"],
             ]
         )
     result.add_verdict(
@@ -150,6 +152,7 @@ def run(ctx: RunContext) -> StudyResult:
             "point-mass bound log Z_d(alpha)/alpha",
             "curvature a(1-a/2)/d (closed form)",
             f"curvature by quadrature at kappa = {cfg.kappas[0]:g}",
+            "at largest grid kappa",
         ],
         long_rows,
     )

@@ -52,6 +52,7 @@ class Route2Config:
     taus : temperatures of the Theorem 1 sweep.
     eta2s : augmentation mildness values (Eq. 5).
     beta_factors : ``beta / beta0`` values at which the minimiser is reported.
+    threshold_factors : ``beta / beta_c`` values (around the exact threshold) reported as well.
     kappas : search grid over the vMF family.
     """
 
@@ -61,6 +62,7 @@ class Route2Config:
     taus: tuple[float, ...]
     eta2s: tuple[float, ...]
     beta_factors: tuple[float, ...]
+    threshold_factors: tuple[float, ...]
     kappas: tuple[float, ...]
 
 
@@ -76,6 +78,7 @@ CONFIGS = {
         taus=(0.1, 0.5),
         eta2s=(0.0, 0.5),
         beta_factors=(0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
+        threshold_factors=(0.5, 0.9, 0.99, 1.01),
         kappas=_geom(1e-2, 1e4, 31),
     ),
     "full": Route2Config(
@@ -85,6 +88,7 @@ CONFIGS = {
         taus=(0.05, 0.1, 0.2, 0.5),
         eta2s=(0.0, 0.25, 0.5, 0.75),
         beta_factors=(0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0),
+        threshold_factors=(0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1),
         kappas=DEFAULT_KAPPAS,
     ),
 }
@@ -96,6 +100,7 @@ TINY = Route2Config(
     taus=(0.5,),
     eta2s=(0.0,),
     beta_factors=(0.0, 1.0),
+    threshold_factors=(0.5,),
     kappas=_geom(1e-1, 1e3, 7),
 )
 
@@ -119,17 +124,20 @@ def _theorem1_cell(cell: Cell) -> dict[str, Any]:
         b0 = beta0(d, tau, eta2)
         thr = beta_threshold(profile, eta2)
         at_b0 = reduced_objective_gap(profile, eta2, b0)
+        betas = [f * b0 for f in cfg.beta_factors]
+        betas += [f * thr.value for f in cfg.threshold_factors if thr.value > 0]
         minimisers = []
-        for f in cfg.beta_factors:
-            res = minimise_reduced_objective(profile, eta2, f * b0)
+        for beta in sorted(set(betas)):
+            res = minimise_reduced_objective(profile, eta2, beta)
             m_norm = 1.0 if math.isinf(res.kappa) else float(mean_resultant_length(d, res.kappa))
             minimisers.append(
                 {
-                    "factor": f,
+                    "beta": beta,
                     "kappa": _fmt_kappa(res.kappa),
                     "mean_norm": m_norm,
                     "gap": res.value,
                     "error": res.error,
+                    "at_edge": res.at_edge,
                 }
             )
         out["eta2"][str(eta2)] = {
@@ -138,6 +146,7 @@ def _theorem1_cell(cell: Cell) -> dict[str, Any]:
             "threshold_error": thr.error,
             "threshold_kappa": _fmt_kappa(thr.kappa),
             "threshold_local": thr.local,
+            "threshold_at_edge": thr.at_edge,
             "min_gap_at_beta0": float(np.min(at_b0 + profile.phi_error)),
             "minimisers": minimisers,
         }
@@ -247,6 +256,7 @@ def _theorem1_part(
                     e["threshold_local"],
                     e["threshold_kappa"],
                     e["threshold"] / e["beta0"] if e["beta0"] > 0 else None,
+                    e["threshold_at_edge"],
                 ]
             )
             for m in e["minimisers"]:
@@ -255,12 +265,14 @@ def _theorem1_part(
                         d,
                         tau,
                         eta2,
-                        m["factor"],
-                        m["factor"] * e["beta0"],
+                        m["beta"],
+                        m["beta"] / e["beta0"] if e["beta0"] > 0 else None,
+                        m["beta"] / e["threshold"] if e["threshold"] > 0 else None,
                         m["kappa"],
                         m["mean_norm"],
                         m["gap"],
                         m["error"],
+                        m["at_edge"],
                     ]
                 )
     result.add_table(
@@ -277,22 +289,26 @@ def _theorem1_part(
             "local (kappa -> 0) threshold",
             "attained at kappa",
             "beta_c / beta0",
+            "at largest grid kappa",
         ],
         thr_rows,
     )
     result.add_table(
         "minimiser",
-        "Minimiser of J~ over the vMF family for beta = factor * beta0 ('inf': point mass)",
+        "Minimiser of J~ over the vMF family for beta around beta0 and around the exact threshold "
+        "beta_c ('inf': point mass)",
         [
             "d",
             "tau",
             "eta2",
-            "beta/beta0",
             "beta",
+            "beta/beta0",
+            "beta/beta_c",
             "kappa*",
             "|m*|",
             "J~(kappa*) - J~(sigma)",
             "error",
+            "at largest grid kappa",
         ],
         min_rows,
     )
@@ -334,23 +350,25 @@ def _theorem1_part(
             }
         )
     tau, eta2 = cfg.taus[0], cfg.eta2s[0]
+    fig_series = []
+    for d in cfg.d_grid:
+        e = cells[("theorem1", d, tau)]["eta2"][str(eta2)]
+        pts = [m for m in e["minimisers"] if m["beta"] > 0]
+        fig_series.append(
+            series(
+                f"d={d}",
+                [m["beta"] / e["beta0"] for m in pts],
+                [m["mean_norm"] for m in pts],
+            )
+        )
     result.add_figure(
         {
             "id": "minimiser",
             "title": f"|m| of the J~ minimiser against beta/beta0 (tau = {tau:g}, eta2 = {eta2:g})",
             "xlabel": "beta / beta0",
             "ylabel": "|m(mu*)|",
-            "series": [
-                series(
-                    f"d={d}",
-                    list(cfg.beta_factors),
-                    [
-                        m["mean_norm"]
-                        for m in cells[("theorem1", d, tau)]["eta2"][str(eta2)]["minimisers"]
-                    ],
-                )
-                for d in cfg.d_grid
-            ],
+            "xscale": "log",
+            "series": fig_series,
             "vlines": [{"at": 1.0, "label": "beta0"}],
         }
     )
@@ -364,5 +382,7 @@ def _theorem1_part(
         "The local threshold max(0, 2 alpha (1-eta2)/d - 2 a(1 - a/2)), a = A_d(alpha), comes from "
         "the small-kappa expansion Phi(vMF_kappa) - Phi(sigma) = (kappa^2/d) a(1 - a/2) + "
         "O(kappa^4) (derived in simulator.contrastive.route2, checked against 30-digit "
-        "quadrature). When beta_c equals it, the binding direction is the infinitesimal tilt."
+        "quadrature). When beta_c equals it, the binding direction is the infinitesimal tilt "
+        "and |m*| shrinks continuously to 0 at beta_c; when the binding kappa is finite, the "
+        "minimiser jumps from a finite tilt to sigma at beta_c (rows beta/beta_c = 0.99, 1.01)."
     )
