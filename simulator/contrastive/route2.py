@@ -387,7 +387,7 @@ def global_critical_eta2(profile: VmfProfile) -> SearchResult:
         (r_inf, math.inf, _closed_form_error(r_inf)),
     ]
     best, at, err = min(candidates, key=lambda c: c[0])
-    edge = at == profile.kappa[-1]
+    edge = bool(at == profile.kappa[-1])
     return SearchResult(max(0.0, 1.0 - best), err, at, max(0.0, 1.0 - r_zero), edge)
 
 
@@ -433,7 +433,7 @@ def beta_threshold(profile: VmfProfile, eta2: float) -> SearchResult:
         best = -neg
     candidates = [(best, at, err), (local, 0.0, _closed_form_error(local)), (0.0, math.inf, 0.0)]
     best, at, err = max(candidates, key=lambda c: c[0])
-    edge = at == profile.kappa[-1]
+    edge = bool(at == profile.kappa[-1])
     return SearchResult(max(0.0, best), err, at, local, edge)
 
 
@@ -483,4 +483,4 @@ def minimise_reduced_objective(profile: VmfProfile, eta2: float, beta: float) ->
     if best >= -err:
         # Not distinguishable from sigma at the quadrature's accuracy.
         return SearchResult(0.0, err, 0.0, local)
-    return SearchResult(best, err, at, local, at == profile.kappa[-1])
+    return SearchResult(best, err, at, local, bool(at == profile.kappa[-1]))
