@@ -191,3 +191,13 @@ def test_appendix_d_tiny_matches_library() -> None:
     for d, tau, local, glob, *_ in rows:
         assert local == pytest.approx(r2.local_critical_eta2(d, tau), rel=1e-14)
         assert glob >= local
+
+
+def test_grid_edge_is_flagged() -> None:
+    # d = 64, tau = 0.5, eta2 = 0, beta = 0.5 beta_c: the minimiser is near kappa = 94, beyond a
+    # grid that stops at kappa = 1.
+    profile = r2.vmf_profile(64, 0.5, tuple(np.geomspace(1e-2, 1.0, 5)))
+    res = r2.minimise_reduced_objective(profile, 0.0, 5.6e-4)
+    assert res.kappa == 1.0 and res.at_edge
+    full = r2.minimise_reduced_objective(r2.vmf_profile(64, 0.5, COARSE), 0.0, 5.6e-4)
+    assert 10 < full.kappa < 1e3 and not full.at_edge
