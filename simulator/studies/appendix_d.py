@@ -189,8 +189,8 @@ def run(ctx: RunContext) -> StudyResult:
     result.add_figure(
         {
             "id": "ratio",
-            "title": f"R(kappa) = [Phi(vMF) - Phi(sigma)] / (alpha |m|^2), tau = {tau:g}: "
-            "sigma is the global vMF minimiser iff 1 - eta2 <= inf R",
+            "title": f"R = [Phi(vMF) - Phi(sigma)] / (alpha |m|^2), tau = {tau:g} "
+            "(global iff 1 - eta2 <= inf R)",
             "xlabel": "kappa",
             "ylabel": "R(kappa)",
             "xscale": "log",
