@@ -219,6 +219,17 @@ class StudyResult:
         return asdict(self)
 
 
+def keyed_rows(columns: list[str], rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """Table rows built as lists in column order, keyed by column name for
+    :meth:`StudyResult.add_table`; a row of the wrong length is an error."""
+    out = []
+    for i, row in enumerate(rows):
+        if len(row) != len(columns):
+            raise ValueError(f"row {i} has {len(row)} cells for {len(columns)} columns {columns}")
+        out.append(dict(zip(columns, row, strict=True)))
+    return out
+
+
 def series(
     label: str,
     x: list[float],

@@ -20,6 +20,10 @@ routes are therefore used:
 * exponentially scaled Bessel functions (:func:`scipy.special.ive`) for large ``kappa``, where the
   series would need too many terms and ``ive`` cannot underflow.
 
+The uniformity potential ``Phi`` of Eq. 4 at a vMF law (:func:`vmf_uniformity_potential`) is a
+one-dimensional mean over the cosine ``w.u`` of ``log Z_d(|kappa w + alpha u|) - log Z_d(kappa)``,
+taken by Gauss-Legendre quadrature in the angle with a rigorous tail bound.
+
 Sampling follows Wood (1994), "Simulation of the von Mises Fisher distribution", Comm. Statist.
 Simulation Comput. 23(1), with the rejection test rewritten in terms of ``1 - w`` so that it stays
 accurate for large ``kappa``. The tangent direction is a Gaussian vector projected orthogonally to
@@ -28,7 +32,9 @@ the mean, which avoids the Householder edge case at ``w = e_1``.
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -39,6 +45,8 @@ from simulator.validation import check_int, check_real
 
 #: Above this peak index the 0F1 series is replaced by scaled Bessel functions.
 _SERIES_MAX_PEAK = 4000
+#: Above ``kappa = 2 d`` the scaled-Bessel route is used (KL without cancellation).
+_SERIES_MAX_KAPPA_PER_D = 2.0
 #: ``log ive`` below this is treated as unreliable (subnormal range).
 _IVE_LOG_FLOOR = -600.0
 
@@ -87,7 +95,11 @@ def _scalar_quantities(d: int, kappa: float) -> tuple[float, float, float]:
         half_sq = 0.5 * kappa * kappa / d
         return kappa / d, half_sq, half_sq
     nu = 0.5 * d - 1.0
-    use_series = _series_peak(nu, kappa) <= _SERIES_MAX_PEAK
+    # Beyond kappa ~ d the series route's KL = kappa A - log Z cancels (both ~kappa, KL ~ d log
+    # kappa), while the scaled-Bessel route forms KL from O(d log kappa) pieces.
+    use_series = (
+        _series_peak(nu, kappa) <= _SERIES_MAX_PEAK and kappa <= _SERIES_MAX_KAPPA_PER_D * d
+    )
     if not use_series:
         log_ive0 = _log_ive(nu, kappa)
         log_ive1 = _log_ive(nu + 1.0, kappa)
@@ -339,3 +351,200 @@ def vmf_pairs(
     u = gen.standard_normal((n, d))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     return u, _vmf_around(u, kappa, gen)
+
+
+#: Range on which :func:`vmf_uniformity_potential` is accurate (checked against 30-digit
+#: quadrature in the tests): ``2 <= d <= 10^4``, ``0 <= kappa, alpha <= 10^4``.
+PHI_MAX_D = 10_000
+PHI_MAX_KAPPA = 1e4
+PHI_MAX_ALPHA = 1e4
+#: The cosine window keeps the angles where the density is within this many nats of its peak.
+_WINDOW_NATS = 60.0
+#: Gauss-Legendre sizes of the two quadratures whose difference estimates the rule's error.
+_NODES = (64, 128)
+#: Relative error bound of the double-precision ``log Z_d`` (measured: below 4e-15 against
+#: 40-digit mpmath over 2 <= d <= 10^4, 1e-8 <= kappa <= 2 10^4; the bound keeps a margin of 25).
+_LOG_Z_REL_ERR = 1e-13
+
+
+def _log_z_many(d: int, r: np.ndarray) -> np.ndarray:
+    """``log Z_d(r)`` for an array of ``r > 0`` at one ``d``, by the routes of ``log_normaliser``.
+
+    The power series of ``0F1`` is summed for all series-route points at once (one matrix of log
+    terms); the rest use scaled Bessel functions. ``log Z`` alone never cancels in the series
+    (all terms positive), so only the peak index decides the route here.
+    """
+    nu = 0.5 * d - 1.0
+    out = np.empty_like(r)
+    tiny = r < 1e-150
+    out[tiny] = 0.5 * r[tiny] ** 2 / d
+    peak = 0.5 * (-(nu + 1.0) + np.sqrt((nu + 1.0) ** 2 + r * r))
+    series = ~tiny & (peak <= _SERIES_MAX_PEAK)
+    bessel = ~tiny & ~series
+    if np.any(bessel):
+        rb = r[bessel]
+        with np.errstate(divide="ignore"):
+            log_ive = np.log(special.ive(nu, rb))
+        # Outside the normal range of ive the series is summed instead, as in _scalar_quantities.
+        fallback = log_ive < _IVE_LOG_FLOOR
+        vals = special.gammaln(nu + 1.0) + nu * np.log(2.0 / rb) + log_ive + rb
+        idx = np.flatnonzero(bessel)
+        out[idx[~fallback]] = vals[~fallback]
+        series[idx[fallback]] = True
+    if np.any(series):
+        rs = r[series]
+        log_t = np.log(0.25 * rs * rs)
+        j_max = int(np.max(peak[series]) + 12.0 * math.sqrt(np.max(peak[series]) + 1.0) + 40.0)
+        j = np.arange(j_max, dtype=float)
+        steps = log_t[:, None] - (np.log1p(j) + np.log(nu + 1.0 + j))[None, :]
+        log_terms = np.concatenate([np.zeros((rs.size, 1)), np.cumsum(steps, axis=1)], axis=1)
+        top = log_terms.max(axis=1)
+        w = np.exp(log_terms - top[:, None])
+        lead = log_terms.argmax(axis=1) == 0
+        # log1p keeps log Z ~ r^2/(2d) exact when the j = 0 term (= 1) dominates.
+        out[series] = np.where(lead, np.log1p(w[:, 1:].sum(axis=1)), top + np.log(w.sum(axis=1)))
+    return out
+
+
+@dataclass(frozen=True)
+class VmfPotential:
+    """``Phi`` of Eq. 4 at a vMF law, with a bound on its numerical error.
+
+    Attributes
+    ----------
+    value : float
+        ``Phi(vMF(w, kappa)) = E_{u~mu} log E_{v~mu} exp(alpha u.v)``.
+    gap : float
+        ``Phi(vMF) - Phi(sigma)``, computed without forming the difference of two large numbers;
+        non-negative up to ``error`` (Lemma 2, Eq. 47: sigma minimises ``Phi``).
+    error : float
+        Bound on the absolute error of ``value`` and of ``gap``: the quadrature-rule error (the
+        difference between the 64- and 128-node Gauss-Legendre values, which exceeds the
+        128-node error for this analytic integrand; checked against 30-digit references over the
+        whole range in the tests), the cosine-window truncation (a rigorous tail bound) and the
+        double-precision error of ``log Z_d``.
+    d, kappa, alpha : parameters.
+    """
+
+    value: float
+    gap: float
+    error: float
+    d: int
+    kappa: float
+    alpha: float
+
+
+def _check_phi_args(d: int, kappa: float, alpha: float) -> tuple[int, float, float]:
+    d = check_int("d", d, low=2, high=PHI_MAX_D)
+    kappa = check_real("kappa", kappa, low=0.0, high=PHI_MAX_KAPPA)
+    alpha = check_real("alpha", alpha, low=0.0, high=PHI_MAX_ALPHA)
+    return d, kappa, alpha
+
+
+def _cosine_window(d: int, kappa: float) -> tuple[float, float, float, float]:
+    """Angles ``[lo, hi]`` where the angle density ``exp(l(theta))`` of ``theta = arccos(w.u)``,
+    ``l = kappa cos(theta) + (d-2) log sin(theta)``, is within ``_WINDOW_NATS`` of its peak.
+
+    ``l`` is unimodal on ``(0, pi)`` (its derivative times ``sin`` is ``(d-2) cos - kappa sin^2``,
+    decreasing on ``(0, pi/2]`` and negative beyond), so the mass outside the window is at most
+    ``(lo + pi - hi) exp(l* - _WINDOW_NATS)``. Returns ``(lo, hi, mode, outside)`` with
+    ``outside`` that bound in units of the peak density.
+    """
+    from scipy.optimize import brentq
+
+    m = d - 2.0
+    # Mode: cos = 2 kappa / (m + sqrt(m^2 + 4 kappa^2)) solves m cos = kappa (1 - cos^2).
+    c_star = 2.0 * kappa / (m + math.sqrt(m * m + 4.0 * kappa * kappa))
+    mode = math.acos(min(c_star, 1.0))
+    sin_mode = math.sin(mode)
+
+    def drop(theta: float) -> float:
+        # l(theta) - l(mode) + W, with cos difference as a product of sines (no cancellation).
+        dcos = -2.0 * math.sin(0.5 * (theta + mode)) * math.sin(0.5 * (theta - mode))
+        val = kappa * dcos
+        if m > 0:
+            s = math.sin(theta)
+            if s <= 0.0:
+                return -math.inf
+            val += m * math.log(s / sin_mode)
+        return val + _WINDOW_NATS
+
+    lo = 0.0 if drop(0.0) >= 0.0 or mode == 0.0 else brentq(drop, 0.0, mode, xtol=1e-15)
+    hi = math.pi if drop(math.pi) >= 0.0 else brentq(drop, mode, math.pi, xtol=1e-15)
+    outside = (lo + math.pi - hi) * math.exp(-_WINDOW_NATS)
+    return lo, hi, mode, outside
+
+
+def vmf_uniformity_potential(d: int, kappa: float, alpha: float) -> VmfPotential:
+    """Uniformity potential ``Phi(mu) = E_{u~mu} log E_{v~mu} exp(alpha u.v)`` (Eq. 4) at
+    ``mu = vMF(w, kappa)`` on S^{d-1}, by a one-dimensional quadrature.
+
+    For ``v ~ vMF(w, kappa)``, ``E_v exp(alpha u.v) = Z_d(|kappa w + alpha u|) / Z_d(kappa)``
+    (the vMF normaliser of the tilted density), and ``|kappa w + alpha u|^2 = kappa^2 + alpha^2 +
+    2 kappa alpha t`` depends on ``u`` only through the cosine ``t = w.u``. Hence
+
+        Phi(vMF) - Phi(sigma) = E_t[log Z_d(r(t)) - log Z_d(alpha)] - log Z_d(kappa),
+
+    with ``Phi(sigma) = log Z_d(alpha)`` and ``t`` distributed with density proportional to
+    ``exp(kappa t) (1 - t^2)^{(d-3)/2}``. The mean over ``t`` is taken in the angle
+    ``theta = arccos t`` (analytic integrand for every integer ``d``, no endpoint singularity at
+    ``d = 2``) by Gauss-Legendre on the window where the density is within 60 nats of its peak;
+    ``log Z_d`` is evaluated in log space (series of ``0F1`` or scaled Bessel functions).
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ``2 <= d <= 10^4``.
+    kappa : float
+        Concentration, ``0 <= kappa <= 10^4``; ``kappa = 0`` gives ``Phi(sigma)``.
+    alpha : float
+        Inverse temperature ``1/tau``, ``0 <= alpha <= 10^4``.
+
+    Returns
+    -------
+    VmfPotential
+        Value, gap to ``Phi(sigma)`` and a bound on the absolute error.
+    """
+    d, kappa, alpha = _check_phi_args(d, kappa, alpha)
+    log_z_alpha = float(log_normaliser(d, alpha))
+    float_err = _LOG_Z_REL_ERR * max(1.0, abs(log_z_alpha))
+    if kappa == 0.0 or alpha == 0.0:
+        # sigma itself, or alpha = 0 where Phi vanishes for every law.
+        return VmfPotential(log_z_alpha, 0.0, float_err, d, kappa, alpha)
+    log_z_kappa = float(log_normaliser(d, kappa))
+    lo, hi, _, outside = _cosine_window(d, kappa)
+    m = d - 2.0
+    estimates = []
+    mass = 0.0
+    for n in _NODES:
+        x, wts = _gauss_legendre(n)
+        theta = lo + 0.5 * (hi - lo) * (x + 1.0)
+        log_dens = kappa * np.cos(theta) + (m * np.log(np.sin(theta)) if m > 0 else 0.0)
+        dens = 0.5 * (hi - lo) * wts * np.exp(log_dens - log_dens.max())
+        half_cos_sq = np.cos(0.5 * theta) ** 2  # (1 + t)/2, exact near t = -1
+        r = np.sqrt((kappa - alpha) ** 2 + 4.0 * kappa * alpha * half_cos_sq)
+        g = _log_z_many(d, r) - log_z_alpha
+        estimates.append(float(np.sum(dens * g) / np.sum(dens)))
+        mass = float(np.sum(dens) * math.exp(log_dens.max() - _peak_log_density(d, kappa)))
+    # Truncated mass relative to the total, times the oscillation of the integrand.
+    rel_tail = outside / mass
+    log_z_top = float(log_normaliser(d, kappa + alpha))
+    oscillation = log_z_top - float(log_normaliser(d, abs(kappa - alpha)))
+    trunc = rel_tail / max(1.0 - rel_tail, 1e-300) * oscillation
+    scale = log_z_top + abs(log_z_alpha) + log_z_kappa
+    error = abs(estimates[1] - estimates[0]) + trunc + _LOG_Z_REL_ERR * max(1.0, scale)
+    gap = estimates[1] - log_z_kappa
+    return VmfPotential(gap + log_z_alpha, gap, error, d, kappa, alpha)
+
+
+@functools.lru_cache(maxsize=4)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
+def _peak_log_density(d: int, kappa: float) -> float:
+    """``max_theta [kappa cos(theta) + (d-2) log sin(theta)]`` (the mode of ``_cosine_window``)."""
+    m = d - 2.0
+    c = 2.0 * kappa / (m + math.sqrt(m * m + 4.0 * kappa * kappa))
+    c = min(c, 1.0)
+    return kappa * c + (0.5 * m * math.log1p(-c * c) if m > 0 else 0.0)

@@ -6,8 +6,10 @@ Importing this package imports every study module so that the registry is comple
 # Each study module registers itself on import.
 from simulator.studies import (  # noqa: F401
     alignment_bound,
+    appendix_d,
     infonce_limit,
     proofs,
+    route2,
     spherical_clt,
     test_calibration,
 )

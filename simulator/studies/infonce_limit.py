@@ -34,6 +34,7 @@ from simulator.results import (
     VIOLATED,
     StudyResult,
     combine_verdicts,
+    keyed_rows,
     series,
     verdict_upper_bound,
 )
@@ -49,15 +50,6 @@ SLOPE_MARGIN = 0.05
 CONFIDENCE = 0.95
 #: A mean gap enters the bias fit only when it is this many standard errors away from 0.
 BIAS_RESOLVED_Z = 3.0
-
-
-def _add_list_rows(
-    result: StudyResult, table_id: str, title: str, columns: list[str], rows: list[list[Any]]
-) -> None:
-    """Add a table whose rows are built as lists in column order."""
-    result.add_table(
-        table_id, title, columns, [dict(zip(columns, row, strict=True)) for row in rows]
-    )
 
 
 @dataclass(frozen=True)
@@ -316,73 +308,73 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
             ]
         )
         _gap_figure(cfg, a, result)
-    _add_list_rows(
-        result,
+    columns = [
+        "d",
+        "kappa",
+        "tau",
+        "A_d(kappa) = E[u.v]",
+        "Phi(sigma) = log Z_d(1/tau)",
+        "limit",
+        "limit error bound",
+        "c1 (bias ~ c1/N)",
+        "alpha sd(u.v) (sd ~ ./sqrt(N))",
+    ]
+    result.add_table(
         "limit",
         "Population limit of L_N - log N for vMF pairs (Eq. 4): -alpha A_d(kappa) + Phi(sigma); "
         "c1 and alpha sd(u.v) are this project's predictions of the bias and fluctuation",
-        [
-            "d",
-            "kappa",
-            "tau",
-            "A_d(kappa) = E[u.v]",
-            "Phi(sigma) = log Z_d(1/tau)",
-            "limit",
-            "limit error bound",
-            "c1 (bias ~ c1/N)",
-            "alpha sd(u.v) (sd ~ ./sqrt(N))",
-        ],
-        limit_rows,
+        columns,
+        keyed_rows(columns, limit_rows),
     )
-    _add_list_rows(
-        result,
+    columns = [
+        "d",
+        "kappa",
+        "tau",
+        "N",
+        "replicates",
+        "mean L_N - log N",
+        "CI of the mean",
+        "limit",
+        "mean gap",
+        "N x mean gap",
+        "SE of N x mean gap",
+        "c1",
+        "sqrt(N) sd",
+        "alpha sd(u.v)",
+        "RMS gap",
+    ]
+    result.add_table(
         "batches",
         f"Monte Carlo L_N - log N per batch size ({int(CONFIDENCE * 100)}% CI of the mean)",
-        [
-            "d",
-            "kappa",
-            "tau",
-            "N",
-            "replicates",
-            "mean L_N - log N",
-            "CI of the mean",
-            "limit",
-            "mean gap",
-            "N x mean gap",
-            "SE of N x mean gap",
-            "c1",
-            "sqrt(N) sd",
-            "alpha sd(u.v)",
-            "RMS gap",
-        ],
-        rows,
+        columns,
+        keyed_rows(columns, rows),
     )
-    _add_list_rows(
-        result,
+    columns = [
+        "d",
+        "kappa",
+        "tau",
+        "RMS gap slope",
+        "RMS gap slope CI",
+        "sd slope",
+        "sd slope CI",
+        "mean gap slope",
+        "mean gap slope CI",
+        "N with resolved mean gap",
+        "largest such N",
+        "N x mean gap there",
+        "its SE",
+        "predicted c1",
+        "sqrt(N) sd at largest N",
+        "predicted alpha sd(u.v)",
+    ]
+    result.add_table(
         "rates",
         f"Log-log slopes in N >= {cfg.fit_min_batch} (the mean gap only where it is resolved "
         f"beyond {BIAS_RESOLVED_Z:g} SE), weighted least squares with delta-method errors of the "
         f"logs and Birge-ratio inflation, {int(CONFIDENCE * 100)}% CIs; the bias and fluctuation "
         "coefficients against this project's predictions",
-        [
-            "d",
-            "kappa",
-            "tau",
-            "RMS gap slope",
-            "RMS gap slope CI",
-            "sd slope",
-            "sd slope CI",
-            "mean gap slope",
-            "mean gap slope CI",
-            "N with resolved mean gap",
-            "largest such N",
-            "N x mean gap there",
-            "its SE",
-            "predicted c1",
-            "sqrt(N) sd at largest N",
-            "predicted alpha sd(u.v)",
-        ],
-        finding_rows,
+        columns,
+        keyed_rows(columns, finding_rows),
     )
     params = {
         "settings (d, kappa, tau)": [list(s) for s in cfg.settings],
@@ -480,12 +472,12 @@ def _tilt_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
             min_margin = min(min_margin, (v - e) / abs(v) if v else -math.inf)
             rows.append([d, alpha, s, v, e, verdict])
         fig.append(series(f"d={d}, alpha={alpha:g}", c["s"], c["excess"], group=str(d)))
-    _add_list_rows(
-        result,
+    columns = ["d", "alpha", "s", "Phi(vMF_s) - Phi(sigma)", "error bound", "verdict"]
+    result.add_table(
         "tilts",
         "Phi(vMF(w, s)) - Phi(sigma) over tilts s (one-dimensional quadrature with an error bound)",
-        ["d", "alpha", "s", "Phi(vMF_s) - Phi(sigma)", "error bound", "verdict"],
-        rows,
+        columns,
+        keyed_rows(columns, rows),
     )
     result.add_figure(
         {
