@@ -9,6 +9,7 @@ from simulator.studies import (  # noqa: F401
     proofs,
     spherical_clt,
     test_calibration,
+    violations,
 )
 from simulator.studies.registry import STUDIES, RunContext, Study, get_study, register
 
