@@ -250,8 +250,18 @@ def compare_pass_fraction(
     """
     if test not in ("ad", "dp"):
         raise ValueError(f"test must be 'ad' or 'dp', got {test!r}")
-    alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     ref = null.ad_pass if test == "ad" else null.dp_pass
+    return compare_pass_counts(observed, ref, null.law, alpha=alpha)
+
+
+def compare_pass_counts(
+    observed: PassFraction, ref: PassFraction, law: str, *, alpha: float = 0.05
+) -> NullComparison:
+    """Fisher's exact test of an observed pass count against a null's pass count.
+
+    ``ref`` holds the null's Monte Carlo passes; ``law`` names the null in the result.
+    """
+    alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     table = [
         [observed.passed, observed.total - observed.passed],
         [ref.passed, ref.total - ref.passed],
@@ -263,7 +273,7 @@ def compare_pass_fraction(
         float(stats.binom.ppf(0.975, observed.total, p0)) / observed.total,
     )
     return NullComparison(
-        null.law,
+        law,
         observed.fraction,
         p0,
         band,

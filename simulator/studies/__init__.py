@@ -12,6 +12,7 @@ from simulator.studies import (  # noqa: F401
     route2,
     spherical_clt,
     test_calibration,
+    violations,
 )
 from simulator.studies.registry import STUDIES, RunContext, Study, get_study, register
 
