@@ -199,10 +199,6 @@ def _fraction_columns(test: str, p: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _rows_table(columns: list[str], rows: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[row[c] for c in columns] for row in rows]
-
-
 def _thin_shell_section(
     ctx: RunContext, cfg: ViolationsConfig, nulls: dict[str, Any], result: StudyResult
 ) -> None:
@@ -231,7 +227,7 @@ def _thin_shell_section(
         f"(width 0: constant radius), d = {cfg.d}, n = {cfg.n} rows per column, "
         f"{cfg.columns} independent columns",
         columns,
-        _rows_table(columns, rows),
+        rows,
     )
     widest = cells[-1]
     vs = _versus(widest, nulls["gaussian"], "gaussian")
@@ -295,7 +291,7 @@ def _anisotropy_section(
         f"geometric spectrum of the given condition number; whitened: ZCA with {cfg.whiten_rows} "
         f"sample rows; d = {cfg.d}, n = {cfg.n}",
         columns,
-        _rows_table(columns, rows),
+        rows,
     )
     survives = [c for c, ok in raw_ok if ok]
     result.notes.append(
@@ -336,7 +332,7 @@ def _mixture_section(
         f"(c) vMF mixture, one component per class, equal weights, random mean directions; "
         f"d = {cfg.d}, n = {cfg.n}",
         columns,
-        _rows_table(columns, rows),
+        rows,
     )
     by_class: dict[int, list[dict[str, Any]]] = {k: [] for k in cfg.classes}
     for key, c in zip(keys, cells, strict=True):
@@ -384,15 +380,13 @@ def _mixture_section(
     NAME,
     "The paper's Gaussianity metrics when its assumptions fail",
     ("Prop. 2 (Eq. 10) without Assumption 2", "theory.md section 5 question 5"),
+    configs=CONFIGS,
+    tiny=TINY,
 )
 def run(ctx: RunContext) -> StudyResult:
     """Run the study (see the module docstring)."""
     cfg: ViolationsConfig = ctx.config or CONFIGS[ctx.scale]
-    result = StudyResult(
-        NAME,
-        "The paper's Gaussianity metrics when its assumptions fail",
-        ["Prop. 2 (Eq. 10) without Assumption 2", "theory.md section 5 question 5"],
-    )
+    result = StudyResult(NAME)
     laws = ("gaussian", "sphere")
     null_cells = ctx.map(_null_cell, [("null", law) for law in laws], cfg, desc="nulls")
     nulls = dict(zip(laws, null_cells, strict=True))
