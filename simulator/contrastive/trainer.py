@@ -214,6 +214,7 @@ def train(
     rng: RNGLike = None,
     xp: ModuleType = np,
     progress: Callable[[int, dict[str, Any] | None], None] | None = None,
+    eta2: Eta2 | None = None,
 ) -> TrainResult:
     """Train one encoder and record the diagnostics of the module docstring.
 
@@ -228,6 +229,10 @@ def train(
     progress : callable, optional
         ``progress(epoch, record)`` after every epoch; ``record`` is the diagnostics dict on
         evaluation epochs and None otherwise. The library never prints.
+    eta2 : Eta2, optional
+        eta2 of the channel when already known (a study computes it once per setting; the Eq. 53
+        bracket takes seconds); computed by :func:`simulator.contrastive.data.setting_eta2`
+        otherwise.
 
     Returns
     -------
@@ -238,7 +243,8 @@ def train(
     gen = normalize_rng(rng)
     g_data, g_init, g_head, g_train, g_eval, g_null, g_eta = gen.spawn(7)
     dataset = config.data.build(rng=g_data)
-    eta2: Eta2 = setting_eta2(dataset, rng=g_eta)
+    if eta2 is None:
+        eta2 = setting_eta2(dataset, rng=g_eta)
     encoder = Encoder(config.encoder, config.data.p, config.d, config.hidden)
     params = encoder.init(rng=g_init, xp=xp, dtype=config.dtype)
     head = None
@@ -263,7 +269,8 @@ def train(
     enc_keys = [k for k in params if not k.startswith("head.")]
 
     def encode(p: dict[str, Any], x: Any) -> tuple[Any, Any]:
-        return encoder.forward({k: p[k] for k in enc_keys}, x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return encoder.forward({k: p[k] for k in enc_keys}, x)
 
     def evaluate(epoch: int, train_loss: float | None) -> dict[str, Any]:
         zx, _ = encode(params, test_x)
@@ -307,32 +314,37 @@ def train(
     for epoch in range(1, config.epochs + 1):
         order = g_train.permutation(n_train)
         total, finite = 0.0, True
-        for s in range(steps):
-            items = dataset.train[order[s * config.batch : (s + 1) * config.batch]]
-            x = xp.asarray(dataset.views(items, rng=g_train), dtype=dt)
-            if config.loss == "supervised":
-                z, cache = encode(params, x)
-                hp = {k[5:]: params[k] for k in params if k.startswith("head.")}
-                logits, hcache = head.forward(hp, z)
-                labels = dataset.labels(items)
-                onehot = xp.asarray(np.eye(config.data.components)[labels], dtype=dt)
-                value, g_logits = _cross_entropy(logits, onehot)
-                grads = {f"head.{k}": g for k, g in head.backward(hp, hcache, g_logits).items()}
-                gz = g_logits @ hp["W"]
-            else:
-                y = xp.asarray(dataset.views(items, rng=g_train), dtype=dt)
-                # Both views in one product: one matmul instead of two of half the height.
-                z, cache = encode(params, xp.concat([x, y], axis=0))
-                b = config.batch
-                value, gx, gy = infonce_from_embeddings(z[:b], z[b:], config.tau, loss=config.loss)
-                gz = xp.concat([gx, gy], axis=0)
-                grads = {}
-            if not math.isfinite(value):
-                finite = False
-                break
-            grads.update(encoder.backward({k: params[k] for k in enc_keys}, cache, gz))
-            params = opt.step(params, grads)
-            total += value
+        # Overflow is how a diverging run shows itself: it is caught as a non-finite loss
+        # below and reported with its epoch, not raised as a NumPy warning mid-step.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for s in range(steps):
+                items = dataset.train[order[s * config.batch : (s + 1) * config.batch]]
+                x = xp.asarray(dataset.views(items, rng=g_train), dtype=dt)
+                if config.loss == "supervised":
+                    z, cache = encode(params, x)
+                    hp = {k[5:]: params[k] for k in params if k.startswith("head.")}
+                    logits, hcache = head.forward(hp, z)
+                    labels = dataset.labels(items)
+                    onehot = xp.asarray(np.eye(config.data.components)[labels], dtype=dt)
+                    value, g_logits = _cross_entropy(logits, onehot)
+                    grads = {f"head.{k}": g for k, g in head.backward(hp, hcache, g_logits).items()}
+                    gz = g_logits @ hp["W"]
+                else:
+                    y = xp.asarray(dataset.views(items, rng=g_train), dtype=dt)
+                    # Both views in one product: one matmul instead of two of half the height.
+                    z, cache = encode(params, xp.concat([x, y], axis=0))
+                    b = config.batch
+                    value, gx, gy = infonce_from_embeddings(
+                        z[:b], z[b:], config.tau, loss=config.loss
+                    )
+                    gz = xp.concat([gx, gy], axis=0)
+                    grads = {}
+                if not math.isfinite(value):
+                    finite = False
+                    break
+                grads.update(encoder.backward({k: params[k] for k in enc_keys}, cache, gz))
+                params = opt.step(params, grads)
+                total += value
         if not finite:
             last = history[-1]
             diverged = (
