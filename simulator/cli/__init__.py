@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "simulator.cli.exact",
     "simulator.cli.audit",
     "simulator.cli.hgr",
+    "simulator.cli.train",
     "simulator.cli.proofs",
     "simulator.cli.bench",
 )
