@@ -172,9 +172,16 @@ class Eta2:
 
 
 @functools.lru_cache(maxsize=32)
-def _setting_eta2(setting: DataSetting) -> Eta2:
+def channel_eta2(setting: DataSetting) -> Eta2:
+    """eta2 (Eq. 5) of the ``laplace`` (Eq. 53 numeric bracket) or ``binary`` (exact) channel.
+
+    These depend on the setting only, not on the drawn items; ``gmm`` needs its drawn means
+    (:func:`setting_eta2`). Cached: the Eq. 53 quadrature takes seconds.
+    """
     from simulator.hgr.mildness import channel_hgr, eq53_eta2
 
+    if setting.name == "gmm":
+        raise ValueError("the gmm eta2 depends on the drawn means: use setting_eta2(dataset)")
     if setting.name == "laplace":
         r = eq53_eta2(setting.A, "laplace", setting.jitter)
         lo, hi = r["eta2_with_scale_interval"]
@@ -187,7 +194,7 @@ def setting_eta2(dataset: Dataset, *, n: int = 20_000, rng: RNGLike = None) -> E
     """eta2 (Eq. 5) of a data set's channel; ``n`` and ``rng`` are used by ``gmm`` only."""
     if dataset.setting.name == "gmm":
         return gmm_eta2(dataset.means, dataset.setting.noise_std, n=n, rng=rng)
-    return _setting_eta2(dataset.setting)
+    return channel_eta2(dataset.setting)
 
 
 def _posterior_lambda2(post: np.ndarray) -> float:

@@ -139,7 +139,8 @@ class TrainResult:
 
     ``history`` has one dict per evaluation (epoch 0 is the untrained encoder, E0);
     ``diverged`` is None or a message naming the epoch and the last finite values.
-    ``test_items`` / ``embeddings`` are host arrays (not part of :meth:`to_dict`).
+    ``test_items``, ``embeddings`` (final) and ``embeddings_e0`` (untrained encoder) are host
+    arrays of the held-out set (not part of :meth:`to_dict`).
     """
 
     config: dict[str, Any]
@@ -148,6 +149,7 @@ class TrainResult:
     diverged: str | None
     seed_entropy: Any
     embeddings: np.ndarray = field(repr=False)
+    embeddings_e0: np.ndarray = field(repr=False)
     test_items: np.ndarray = field(repr=False)
 
     @property
@@ -305,6 +307,7 @@ def train(
             "normalised": _metrics_block(math.sqrt(config.d) * u, null_u, with_cv=False),
         }
 
+    embeddings_e0 = to_host(encode(params, test_x)[0])
     history = [evaluate(0, None)]
     diverged = None
     if progress is not None:
@@ -377,6 +380,7 @@ def train(
         diverged=diverged,
         seed_entropy=seed_entropy(gen),
         embeddings=to_host(zx),
+        embeddings_e0=embeddings_e0,
         test_items=dataset.test,
     )
 

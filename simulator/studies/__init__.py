@@ -8,6 +8,7 @@ from simulator.studies import (  # noqa: F401
     alignment_bound,
     proofs,
     spherical_clt,
+    table1_synthetic,
     test_calibration,
 )
 from simulator.studies.registry import STUDIES, RunContext, Study, get_study, register
