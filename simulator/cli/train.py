@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="infonce | symmetric | alignment (control) | supervised (control, gmm only)",
     )
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate > 0 (paper: 1e-3)")
+    p.add_argument("--p", type=int, default=1024, help="input dimension (paper: 1024)")
+    p.add_argument(
+        "--n-train", type=int, default=None, help="training items (default 20k laplace, 10k others)"
+    )
+    p.add_argument("--n-test", type=int, default=5000, help="held-out items (default 5000)")
     p.add_argument("--eval-every", type=int, default=10, help="epochs between diagnostics")
     add_backend_options(p)
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
@@ -62,8 +67,10 @@ def build_config(args: argparse.Namespace) -> Any:
 
     if args.data not in DATASETS:
         raise ValueError(f"--data must be one of {', '.join(DATASETS)}, got {args.data!r}")
-    n_train = 20_000 if args.data == "laplace" else 10_000
-    data = DataSetting(args.data, n_train=n_train, A=args.A)
+    n_train = args.n_train
+    if n_train is None:
+        n_train = 20_000 if args.data == "laplace" else 10_000
+    data = DataSetting(args.data, p=args.p, n_train=n_train, n_test=args.n_test, A=args.A)
     epochs = DEFAULT_EPOCHS[args.data] if args.epochs is None else args.epochs
     return TrainConfig(
         data=data,
