@@ -114,7 +114,8 @@ class DataSetting:
             items = gen.integers(0, self.components, size=n)
         else:
             items = (gen.random((n, self.p)) < self.density).astype(np.float64)
-        return Dataset(self, items[: self.n_train], items[self.n_train :], means)
+        channel = self.channel() if self.name == "laplace" else None
+        return Dataset(self, items[: self.n_train], items[self.n_train :], means, channel)
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,14 @@ class Dataset:
     train: np.ndarray
     test: np.ndarray
     means: np.ndarray | None = None
+    channel: GaussianChannel | None = None
 
     def views(self, items: np.ndarray, *, rng: RNGLike = None) -> np.ndarray:
         """One view of each item, float64 of shape (len(items), p)."""
         gen = normalize_rng(rng)
         s = self.setting
         if s.name == "laplace":
-            return s.channel().view(items, rng=gen)
+            return self.channel.view(items, rng=gen)
         if s.name == "gmm":
             return self.means[items] + s.noise_std * gen.standard_normal((len(items), s.p))
         return np.maximum(items, (gen.random(items.shape) < s.flip).astype(np.float64))
