@@ -270,3 +270,18 @@ def test_bad_data_setting() -> None:
         DataSetting("imagenet")
     with pytest.raises(ValueError, match="batch size N"):
         infonce_loss_grad(np.eye(2)[:1], np.eye(2)[:1], 1.0)
+
+
+@pytest.mark.gpu
+def test_cupy_run_matches_numpy_run() -> None:
+    # Host-draw mode: the same data and initial weights on both backends; float64 products on
+    # cuBLAS and OpenBLAS differ only by rounding, which a 4-epoch run keeps far below 1e-6.
+    import cupy
+
+    cfg = _tiny("gmm", epochs=4, eval_every=2)
+    a = train(cfg, rng=5)
+    b = train(cfg, rng=5, xp=cupy)
+    for ha, hb in zip(a.history, b.history, strict=True):
+        assert hb["loss"] == pytest.approx(ha["loss"], rel=1e-6)
+        assert hb["unnormalised"]["cv"] == pytest.approx(ha["unnormalised"]["cv"], rel=1e-6)
+    np.testing.assert_allclose(b.embeddings, a.embeddings, rtol=1e-6, atol=1e-9)

@@ -87,9 +87,15 @@ def normalise_rows(z: Any) -> tuple[Any, Any]:
     norms = xp.sqrt(xp.sum(z * z, axis=1, keepdims=True))
     zero = norms == 0
     safe = xp.where(zero, xp.ones_like(norms), norms)
-    c0 = xp.zeros_like(z[:1, :])
-    c0 = xp.concat([xp.ones_like(c0[:, :1]), c0[:, 1:]], axis=1)
+    c0 = xp.eye(1, z.shape[1], dtype=z.dtype)
     return xp.where(zero, c0, z / safe), norms
+
+
+def stack_rows(a: Any, b: Any) -> Any:
+    """``[a; b]`` along rows: ``concat`` in the array API, ``concatenate`` in NumPy 1 / CuPy."""
+    xp = array_namespace(a, b)
+    join = getattr(xp, "concat", None) or xp.concatenate
+    return join([a, b], axis=0)
 
 
 def normalise_backward(u: Any, norms: Any, grad_u: Any) -> Any:

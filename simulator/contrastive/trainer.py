@@ -54,6 +54,7 @@ from simulator.contrastive.infonce import (
     LOSSES,
     infonce_from_embeddings,
     normalise_rows,
+    stack_rows,
     uniformity_potential_at_uniform,
 )
 from simulator.contrastive.optim import Adam
@@ -252,8 +253,8 @@ def train(
     head = None
     if config.loss == "supervised":
         head = Encoder("linear", config.d, config.data.components)
-        params.update({f"head.{k}": v for k, v in head.init(rng=g_head, xp=xp).items()})
-        params = {k: xp.asarray(v, dtype=getattr(xp, config.dtype)) for k, v in params.items()}
+        head_params = head.init(rng=g_head, xp=xp, dtype=config.dtype)
+        params.update({f"head.{k}": v for k, v in head_params.items()})
     opt = Adam(lr=config.lr, weight_decay=config.weight_decay)
     dt = getattr(xp, config.dtype)
 
@@ -335,12 +336,12 @@ def train(
                 else:
                     y = xp.asarray(dataset.views(items, rng=g_train), dtype=dt)
                     # Both views in one product: one matmul instead of two of half the height.
-                    z, cache = encode(params, xp.concat([x, y], axis=0))
+                    z, cache = encode(params, stack_rows(x, y))
                     b = config.batch
                     value, gx, gy = infonce_from_embeddings(
                         z[:b], z[b:], config.tau, loss=config.loss
                     )
-                    gz = xp.concat([gx, gy], axis=0)
+                    gz = stack_rows(gx, gy)
                     grads = {}
                 if not math.isfinite(value):
                     finite = False

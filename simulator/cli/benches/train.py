@@ -17,7 +17,7 @@ import numpy as np
 from simulator.backend import to_host
 from simulator.cli.benches.harness import BenchConfig, BenchRow, best_time, register
 from simulator.contrastive.encoders import Encoder
-from simulator.contrastive.infonce import infonce_from_embeddings, normalise_rows
+from simulator.contrastive.infonce import infonce_from_embeddings, normalise_rows, stack_rows
 from simulator.contrastive.optim import Adam
 
 BATCH, P, D, TAU = 128, 1024, 256, 0.1
@@ -56,12 +56,12 @@ def bench(cfg: BenchConfig) -> list[BenchRow]:
     def step() -> None:
         for _ in range(STEPS):
             p = state["params"]
-            z, cache = enc.forward(p, xp.concat([x, y], axis=0))
+            z, cache = enc.forward(p, stack_rows(x, y))
             _, gx, gy = infonce_from_embeddings(z[:BATCH], z[BATCH:], TAU)
-            grads = enc.backward(p, cache, xp.concat([gx, gy], axis=0))
+            grads = enc.backward(p, cache, stack_rows(gx, gy))
             state["params"] = opt.step(p, grads)
 
-    xy = xp.concat([x, y], axis=0)
+    xy = stack_rows(x, y)
     w = params["W"]
     z0, _ = enc.forward(params, xy)
     u, _ = normalise_rows(z0[:BATCH])
