@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="One training run (App. E.1 settings: laplace, gmm, binary) with Adam; every "
         "--eval-every epochs on held-out data: loss (Eq. 2), alignment E[u.v] beside eta2 and "
         "the Prop. 1 bound (Eq. 6), uniformity, Phi (Eq. 4), CV of norms (Eq. 20) and the AD/DP "
-        "metrics with pass-rate CIs against calibrated nulls. Epoch 0 is the untrained encoder.",
+        "metrics with pass-rate CIs against calibrated nulls. Epoch 0 is the untrained encoder. "
+        "Exit code 1 when the run diverged (its recorded diagnostics are still printed).",
     )
     p.add_argument("--data", required=True, help="laplace | gmm | binary")
     p.add_argument("--d", type=int, default=256, help="representation dimension, d >= 2")
@@ -296,4 +297,5 @@ def run_train(args: argparse.Namespace) -> int:
         )
         if args.out is not None:
             print(f"wrote {args.out / 'train.md'} and {args.out / 'train-embeddings.npy'}")
-    return 0
+    # A diverged run still reports what it recorded, but a script must not mistake it for success.
+    return 1 if run.diverged else 0

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -140,8 +140,8 @@ class TrainResult:
 
     ``history`` has one dict per evaluation (epoch 0 is the untrained encoder, E0);
     ``diverged`` is None or a message naming the epoch and the last finite values.
-    ``test_items``, ``embeddings`` (final) and ``embeddings_e0`` (untrained encoder) are host
-    arrays of the held-out set (not part of :meth:`to_dict`).
+    ``test_items``, ``embeddings`` (final; non-finite after a divergence) and ``embeddings_e0``
+    (untrained encoder) are host arrays of the held-out set (not part of :meth:`to_dict`).
     """
 
     config: dict[str, Any]
@@ -363,9 +363,11 @@ def train(
             try:
                 record = evaluate(epoch, total / steps)
             except (FloatingPointError, ValueError) as exc:
+                # Non-finite embeddings (divergence) or diagnostics undefined on them (every
+                # coordinate constant: collapse); either way the run stops with what it has.
                 last = history[-1]
                 diverged = (
-                    f"training diverged at epoch {epoch}: {exc}; last finite diagnostics at "
+                    f"training stopped at epoch {epoch}: {exc}; last finite diagnostics at "
                     f"epoch {last['epoch']}: loss {last['loss']}, "
                     f"alignment {last['alignment']['value']:.6g}"
                 )
@@ -387,7 +389,5 @@ def train(
 
 
 def config_dict(config: TrainConfig) -> dict[str, Any]:
-    """JSON-ready view of a :class:`TrainConfig` (the jitter and data setting flattened)."""
-    from dataclasses import asdict
-
+    """JSON-ready view of a :class:`TrainConfig` (nested dataclasses become dicts)."""
     return asdict(config)
