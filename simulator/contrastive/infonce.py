@@ -1,6 +1,10 @@
-"""Empirical InfoNCE (Eq. 2) and the uniformity potential at the uniform law (Eq. 4).
+"""Empirical InfoNCE (Eq. 2), its analytic gradients, and the uniformity potential at the uniform
+law (Eq. 4).
 
-Only the forward loss lives here; population quantities of vMF laws are in
+The losses (one direction, symmetric, and the alignment-only control) and their gradients with
+respect to the embeddings, through the normalisation layer ``u = z / ||z||``, are written once
+against the array namespace of the inputs (NumPy, CuPy, array-api-strict), with a max-shifted
+log-sum-exp so that small temperatures do not overflow. Population quantities of vMF laws are in
 :mod:`simulator.sphere.vmf`.
 """
 
