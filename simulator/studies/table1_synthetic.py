@@ -103,6 +103,7 @@ class Table1Config:
     sweep_epochs: int = 50
     sweep_seeds: int = 3
     sweep_n_train: int = 20_000
+    #: Fig. 11 runs use ``sweep_n_train`` items.
     fig11_A: tuple[float, ...] = (0.2, 0.5, 0.8)
     fig11_epochs: int = 50
     fig11_seeds: int = 3
@@ -131,17 +132,17 @@ class Table1Config:
 CONFIGS = {
     "quick": Table1Config(
         seeds=3,
-        n_train=(("laplace", 2_000), ("gmm", 2_000), ("binary", 2_000)),
+        n_train=(("laplace", 1_536), ("gmm", 1_536), ("binary", 1_536)),
         n_test=1_000,
         d=64,
         batch=64,
-        epochs=(("laplace", 20), ("gmm", 20), ("binary", 20)),
-        eval_every=10,
+        epochs=(("laplace", 16), ("gmm", 16), ("binary", 16)),
+        eval_every=8,
         sweep_d=(16, 64),
         sweep_batch=(16, 64, 128),
         sweep_epochs=10,
         sweep_seeds=2,
-        sweep_n_train=2_000,
+        sweep_n_train=1_024,
         fig11_epochs=10,
         fig11_seeds=2,
         null_columns=500,
@@ -264,7 +265,8 @@ def fig11_cell(cell: Cell) -> dict[str, Any]:
     cc: CellConfig = cell.config
     s = cc.study
     A = float(cell.key[1])
-    cfg = s.train_config(s.setting("laplace", A=A), epochs=s.fig11_epochs)
+    data = s.setting("laplace", n_train=s.sweep_n_train, A=A)
+    cfg = s.train_config(data, epochs=s.fig11_epochs)
     r = _run(cell, cfg, cc.laplace_eta2(A))
     return {
         "r_e0": _loglik_correlation(r.test_items, r.embeddings_e0),
