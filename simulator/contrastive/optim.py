@@ -68,15 +68,20 @@ class Adam:
                 g = g + self.weight_decay * w
             m = self._m.get(name)
             v = self._v.get(name)
-            m = (1.0 - self.beta1) * g if m is None else self.beta1 * m + (1.0 - self.beta1) * g
-            v = (
-                (1.0 - self.beta2) * g * g
-                if v is None
-                else self.beta2 * v + (1.0 - self.beta2) * g * g
-            )
-            self._m[name], self._v[name] = m, v
+            if m is None:
+                m = (1.0 - self.beta1) * g
+                v = (1.0 - self.beta2) * (g * g)
+                self._m[name], self._v[name] = m, v
+            else:
+                # The moments are private state: updated in place, without temporaries.
+                m *= self.beta1
+                m += (1.0 - self.beta1) * g
+                v *= self.beta2
+                v += (1.0 - self.beta2) * (g * g)
             eps_hat = self.eps * math.sqrt(1.0 - self.beta2**t)
-            new = w - step * m / ((v**0.5) + eps_hat)
+            denom = v**0.5
+            denom += eps_hat
+            new = w - (step * m) / denom
             if self.weight_decay and self.decoupled:
                 new = new - self.lr * self.weight_decay * w
             out[name] = new
