@@ -545,7 +545,7 @@ def _prop1(res: StudyResult, cfg: Table1Config, runs: dict, sweeps: dict) -> Non
         gap = float(np.mean([b - a[0] for a, b in zip(al, bd, strict=True)]))
         res.notes.append(
             f"Finding (Fig. 2, d = {d}): mean gap bound - alignment over N is {gap:.3g} "
-            "(Assumption 1's plateau: alignment stays near a constant below the bound)."
+            "(to read against Assumption 1, Eq. 7: a plateau eta2 + r_plat with r_plat <= 0)."
         )
     rows = []
     for d in cfg.sweep_d:
