@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "simulator.cli.population",
     "simulator.cli.audit",
     "simulator.cli.hgr",
+    "simulator.cli.train",
     "simulator.cli.proofs",
     "simulator.cli.bench",
 )

@@ -1,4 +1,7 @@
-"""Contrastive learning: the InfoNCE loss (Eq. 2) and its population limit (Eq. 4).
+"""Contrastive learning: the InfoNCE loss (Eq. 2) and its population limit (Eq. 4), and training
+on the paper's synthetic settings (Sec. 5, App. E.1).
 
-Modules: :mod:`~simulator.contrastive.infonce`.
+Modules: :mod:`~simulator.contrastive.infonce` (losses and gradients),
+:mod:`~simulator.contrastive.encoders`, :mod:`~simulator.contrastive.optim` (Adam),
+:mod:`~simulator.contrastive.data` (synthetic settings) and :mod:`~simulator.contrastive.trainer`.
 """

@@ -183,6 +183,10 @@ class GaussianChannel:
         x0 = self.law.draw((n, self.dim), gen)
         return x0, self._view(x0, gen), self._view(x0, gen)
 
+    def view(self, x0: np.ndarray, *, rng: RNGLike = None) -> np.ndarray:
+        """One view of given items ``x0`` of shape (n, dim) (a trainer's fixed data set)."""
+        return self._view(np.asarray(x0, dtype=float), normalize_rng(rng))
+
     def closed_form(self) -> float | None:
         """``|A|`` for Gaussian input without jitter (App. A.2); 0 or 1 at ``A`` in {0, +-1}."""
         if abs(self.A) in (0.0, 1.0) and self.jitter == NO_JITTER:
