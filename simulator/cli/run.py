@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from simulator.cli.common import (
     add_backend_options,
     add_quiet_option,
     command_line,
+    positive_int,
     progress_factory,
     seed_type,
 )
@@ -25,7 +27,8 @@ from simulator.cli.io import (
     to_json,
 )
 from simulator.report import index_markdown, study_files
-from simulator.studies import STUDIES, RunContext, get_study
+from simulator.studies import STUDIES, RunContext, Study, get_study
+from simulator.studies.executors import EXECUTORS, CellFailedError, Executor, make_executor
 from simulator.studies.registry import SCALES
 
 DEFAULT_OUT = Path("reports")
@@ -47,6 +50,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
     p.add_argument("--fresh", action="store_true", help="ignore saved cells of an interrupted run")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="serial",
+        help="where cells run: this process, a local process pool, or a Dask cluster (a new "
+        "LocalCluster, or the one at --scheduler); results do not depend on it (default: serial)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int("--workers"),
+        default=None,
+        help="processes or LocalCluster workers (default: number of CPUs)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask)",
+    )
     add_quiet_option(p)
     p.set_defaults(handler=run_studies)
 
@@ -68,6 +90,12 @@ def run_studies(args: argparse.Namespace) -> int:
     names = args.studies or sorted(STUDIES)
     studies = [get_study(n) for n in names]
     get_namespace(args.backend)  # refuse an unavailable backend before any study starts
+    # Started (or connected) before any study, so a bad executor setting costs nothing.
+    with make_executor(args.executor, args.workers, args.scheduler) as executor:
+        return _run_studies(args, studies, executor)
+
+
+def _run_studies(args: argparse.Namespace, studies: list[Study], executor: Executor) -> int:
     progress = progress_factory(args.quiet)
     for study in studies:
         path = _checkpoint_path(args.out, study.name, args)
@@ -78,12 +106,25 @@ def run_studies(args: argparse.Namespace) -> int:
         if resumed:
             print(f"[{study.name}] resuming: {resumed} saved cells", file=sys.stderr)
         ctx = RunContext(
-            study.name, args.scale, args.seed, args.backend, args.rng_mode, progress, store
+            study.name,
+            args.scale,
+            args.seed,
+            args.backend,
+            args.rng_mode,
+            progress,
+            store,
+            executor=executor,
         )
         if not args.quiet:
             print(f"[{study.name}] {study.title} ({args.scale})", file=sys.stderr)
         start = time.perf_counter()
-        result = study.run(ctx).to_dict()
+        try:
+            result = study.run(ctx).to_dict()
+        except CellFailedError as exc:
+            if exc.__cause__ is not None:
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
+            print(f"infonce-sim run: error: {exc}", file=sys.stderr)
+            return 1
         result["provenance"] = provenance(
             command=command_line(),
             study=study.name,
@@ -91,6 +132,8 @@ def run_studies(args: argparse.Namespace) -> int:
             scale=args.scale,
             backend=args.backend,
             rng_mode=args.rng_mode,
+            executor=executor.name,
+            workers=executor.workers,
             wall_time_s=round(time.perf_counter() - start, 3),
             resumed_cells=resumed,
         )
