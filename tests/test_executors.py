@@ -135,6 +135,20 @@ def test_test_calibration_identical_across_executors(
     assert_identical_across_executors(study, None, [processes, dask_cluster])
 
 
+def test_existing_scheduler_is_used_with_its_workers(dask_cluster: Any) -> None:
+    with ex.DaskExecutor(scheduler=dask_cluster.address) as remote:
+        assert remote.workers == 2 and remote.slots == 2
+        assert_identical_across_executors(TOY, ToyConfig(), [remote])
+
+
+def test_scheduler_without_workers_is_refused() -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        executor = ex.DaskExecutor(scheduler=empty.scheduler_address, timeout=0.5)
+        with pytest.raises(ValueError, match=r"has no worker after 0\.5 s"):
+            executor.open()
+
+
 @pytest.mark.parametrize("name", sorted(STUDIES))
 def test_every_study_identical_across_executors(
     name: str, processes: Any, dask_cluster: Any

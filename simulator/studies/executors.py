@@ -30,9 +30,9 @@ from typing import Any
 EXECUTORS = ("serial", "processes", "dask")
 #: Seconds to wait for a Dask scheduler to answer, and then for its first worker.
 CONNECT_TIMEOUT_S = 10.0
-#: Cells in flight per worker: one running and one queued keeps every worker busy while bounding
-#: how much work is still started after a failure.
-CELLS_PER_WORKER = 2
+#: Cells in flight per worker thread: one running and one queued keeps every worker busy while
+#: bounding how much work is still started after a failure.
+CELLS_PER_SLOT = 2
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class SerialExecutor:
 class _PoolExecutor(ABC):
     """Common windowed submission for executors whose cells run elsewhere.
 
-    At most ``CELLS_PER_WORKER * workers`` cells are in flight: workers never idle, the parent
+    At most ``CELLS_PER_SLOT * slots`` cells are in flight: workers never idle, the parent
     never holds more than that many pending handles, and after a failure only the cells already
     in flight still run.
     """
@@ -127,7 +127,12 @@ class _PoolExecutor(ABC):
     @property
     @abstractmethod
     def workers(self) -> int:
+        """Number of worker processes."""
+
+    @property
+    def slots(self) -> int:
         """Number of cells that can run at once."""
+        return self.workers
 
     def __enter__(self) -> _PoolExecutor:
         self.open()
@@ -171,7 +176,7 @@ class _PoolExecutor(ABC):
             return
         _check_sendable(compute, cells[0])
         self.open()
-        window = CELLS_PER_WORKER * self.workers
+        window = CELLS_PER_SLOT * self.slots
         todo = iter(enumerate(cells))
         in_flight: dict[Any, int] = {}
         failed = False
@@ -299,7 +304,19 @@ class DaskExecutor(_PoolExecutor):
     def workers(self) -> int:
         if self._client is None or self.scheduler is None:
             return self._requested or 1
-        return max(1, len(self._client.scheduler_info()["workers"]))
+        return len(self._client.nthreads())
+
+    @property
+    def address(self) -> str | None:
+        """Address of the scheduler in use (None before :meth:`open`)."""
+        return None if self._client is None else self._client.scheduler.address
+
+    @property
+    def slots(self) -> int:
+        # An existing cluster's workers may run several threads each.
+        if self._client is None or self.scheduler is None:
+            return self.workers
+        return max(1, sum(self._client.nthreads().values()))
 
     def open(self) -> None:
         if self._client is not None:
@@ -316,7 +333,8 @@ class DaskExecutor(_PoolExecutor):
                 n_workers=self._requested,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # Any free port: the default 8787 collides with other clusters on the machine.
+                dashboard_address=":0",
             )
             self._client = distributed.Client(self._cluster)
             return

@@ -20,8 +20,9 @@ import json
 from simulator.cli.benches.audit import PIN_TWO_CORES
 from simulator.cli.benches.harness import BenchConfig, BenchRow, register, run_child
 
-#: Studies swept (name, scale): test-calibration is cell-dominated (48 independent cells).
-SWEEPS = (("test-calibration", "quick"),)
+#: Studies swept (name, scale): test-calibration is cell-dominated (48 independent cells);
+#: spherical-clt mixes mapped cells with serial single cells and exact quadrature.
+SWEEPS = (("test-calibration", "quick"), ("spherical-clt", "quick"))
 WORKERS = 2
 SEED = 20260
 SPEEDUP_TARGET = 1.7
