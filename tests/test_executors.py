@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import os
+import pickle
 import socket
 import sys
 from collections.abc import Iterator
@@ -188,6 +189,31 @@ def test_killed_worker_process_is_reported_and_pool_recovers(
     with pytest.raises(ex.CellFailedError, match="BrokenProcessPool"):
         _run(TOY, cfg, processes, store)
     assert _run(TOY, cfg, processes, store) == _run(TOY, cfg, ex.SerialExecutor())
+
+
+def test_progress_counts_finished_cells(dask_cluster: Any) -> None:
+    calls: list[tuple[int | None, str]] = []
+    finished: list[int] = []
+
+    def progress(iterable: Any, total: int | None = None, desc: str = "") -> Iterator[Any]:
+        calls.append((total, desc))
+        for item in iterable:
+            finished.append(item.index)
+            yield item
+
+    store = MemoryStore()
+    store.put(cell_address(("toy", 0)), {"mean": 0.0, "head": []})
+    ctx = RunContext("toy-sweep", progress=progress, store=store, executor=dask_cluster)
+    ctx.map(_toy_cell, [("toy", i) for i in range(4)], ToyConfig(), desc="toy")
+    assert calls == [(3, "toy")] and sorted(finished) == [0, 1, 2]  # the 3 missing cells
+
+
+def test_workers_receive_no_generator() -> None:
+    ctx = RunContext("toy-sweep", seed=3)
+    cell = ctx._cell(("toy", 1), ToyConfig())
+    payload = pickle.dumps(cell)
+    assert b"Generator" not in payload and b"SeedSequence" not in payload
+    assert pickle.loads(payload).rng.standard_normal() == cell.rng.standard_normal()
 
 
 def test_closure_is_refused_before_anything_runs(processes: Any) -> None:

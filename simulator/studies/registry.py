@@ -170,9 +170,11 @@ class RunContext:
         """
         address = cell_address(key)
         self.addresses.append(address)
-        if address not in self.store:
-            self.store.put(address, compute(self._cell(key, config)))
-        return self.store.get(address)
+        if address in self.store:
+            return self.store.get(address)
+        value = compute(self._cell(key, config))
+        self.store.put(address, value)
+        return value
 
     def map(
         self,
@@ -192,8 +194,8 @@ class RunContext:
         Returns
         -------
         list
-            Values in the order of ``keys`` (read back from the store, so a value is the same
-            whether it was computed now or saved by an earlier run).
+            Values in the order of ``keys``: saved ones as the store returns them, new ones as
+            ``compute`` returned them.
 
         Raises
         ------
@@ -203,7 +205,13 @@ class RunContext:
         """
         addresses = [cell_address(k) for k in keys]
         self.addresses.extend(addresses)
-        todo = [i for i, address in enumerate(addresses) if address not in self.store]
+        out: list[Any] = [None] * len(keys)
+        todo = []
+        for i, address in enumerate(addresses):
+            if address in self.store:
+                out[i] = self.store.get(address)
+            else:
+                todo.append(i)
         outcomes = self.executor.run(compute, [self._cell(keys[i], config) for i in todo])
         if desc:
             outcomes = self.progress(outcomes, total=len(todo), desc=desc)
@@ -211,14 +219,16 @@ class RunContext:
         saved = 0
         for outcome in outcomes:
             if outcome.error is None:
-                self.store.put(addresses[todo[outcome.index]], outcome.value)
+                i = todo[outcome.index]
+                out[i] = outcome.value
+                self.store.put(addresses[i], outcome.value)
                 saved += 1
             elif failure is None:
                 failure = (outcome.index, outcome.error)
         if failure is not None:
             index, error = failure
             raise CellFailedError(self.study, keys[todo[index]], error, saved) from error
-        return [self.store.get(address) for address in addresses]
+        return out
 
 
 @dataclass(frozen=True)
