@@ -16,6 +16,7 @@ numbers.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from simulator.cli.benches.audit import PIN_TWO_CORES
 from simulator.cli.benches.harness import BenchConfig, BenchRow, register, run_child
@@ -38,16 +39,20 @@ _CHILD = PIN_TWO_CORES + (
     "    ctx = RunContext(scale=scale, seed=int(seed), executor=ex)\n"
     "    result = get_study(study).run(ctx).to_dict()\n"
     "wall = time.perf_counter() - start\n"
+    "import resource\n"
+    "cpu = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF), "
+    "resource.getrusage(resource.RUSAGE_CHILDREN)))\n"
     "digest = hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()\n"
-    "print(json.dumps({'wall_s': wall, 'digest': digest}))\n"
+    "print(json.dumps({'wall_s': wall, 'cpu_s': cpu, 'digest': digest}))\n"
 )
 
 
-def _measure(study: str, scale: str, executor: str) -> tuple[float, int, str]:
-    """(wall time of the run inside the child, the child's peak RSS in bytes, result digest)."""
+def _measure(study: str, scale: str, executor: str) -> dict[str, Any]:
+    """Wall time of the run inside the child, CPU time of the child and its (reaped) workers
+    including start-up, the child's peak RSS in bytes and the digest of the study's JSON."""
     child = run_child(_CHILD, study, scale, str(SEED), executor, str(WORKERS))
     out = json.loads(child.stdout.strip().splitlines()[-1])
-    return out["wall_s"], child.peak_bytes, out["digest"]
+    return {**out, "peak_bytes": child.peak_bytes}
 
 
 @register("executors")
@@ -56,14 +61,16 @@ def bench_executors(cfg: BenchConfig) -> list[BenchRow]:
     names = ("serial", "processes", "dask")
     for study, scale in SWEEPS:
         best = dict.fromkeys(names, float("inf"))
+        cpu = dict.fromkeys(names, float("inf"))
         peak = dict.fromkeys(names, 0)
         digests: dict[str, set[str]] = {n: set() for n in names}
         for _ in range(cfg.repeats):
             for name in names:
-                wall, rss, digest = _measure(study, scale, name)
-                best[name] = min(best[name], wall)
-                peak[name] = max(peak[name], rss)
-                digests[name].add(digest)
+                m = _measure(study, scale, name)
+                best[name] = min(best[name], m["wall_s"])
+                cpu[name] = min(cpu[name], m["cpu_s"])
+                peak[name] = max(peak[name], m["peak_bytes"])
+                digests[name].add(m["digest"])
         same = len(set().union(*digests.values())) == 1
         label = f"{study} ({scale})"
         identity = "identical results" if same else "RESULTS DIFFER between executors"
@@ -78,7 +85,8 @@ def bench_executors(cfg: BenchConfig) -> list[BenchRow]:
                 target=f">= {SPEEDUP_TARGET:g}x on 2 cores",
                 met=speedup >= SPEEDUP_TARGET,
                 note=f"best of {cfg.repeats}, child pinned to 2 CPUs, pool start-up included; "
-                f"{identity}; ratio = serial / processes",
+                f"{identity}; CPU s (parent + workers) serial {cpu['serial']:.1f}, processes "
+                f"{cpu['processes']:.1f}, dask {cpu['dask']:.1f}; ratio = serial / processes",
             )
         )
         dask_ratio = best["dask"] / best["processes"]
