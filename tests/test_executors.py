@@ -307,7 +307,10 @@ def test_missing_dask_exits_2(
 
 
 def test_run_records_executor_and_resumes_after_a_failed_cell(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+    dask_cluster: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    tmp_path: Path,
 ) -> None:
     cfg = ToyConfig(fail_key=3, marker=str(tmp_path / "failed-once"))
     run = functools.partial(_toy_run_with, cfg)
@@ -316,10 +319,11 @@ def test_run_records_executor_and_resumes_after_a_failed_cell(
     args = ["run", "toy-sweep", "--seed", "11", "--out", str(out), "--quiet"]
     assert cli.main(args) == 1
     assert "cell ('toy', 3) of study 'toy-sweep' failed" in capsys.readouterr().err
-    # The checkpoint does not depend on the executor: a process pool resumes a serial run.
-    assert cli.main([*args, "--executor", "processes", "--workers", "2"]) == 0
+    # The checkpoint does not depend on the executor: a Dask cluster (the running one, reached
+    # by its address) resumes a serial run.
+    assert cli.main([*args, "--executor", "dask", "--scheduler", dask_cluster.address]) == 0
     result = json.loads((out / "toy-sweep.json").read_text())
-    assert result["provenance"]["executor"] == "processes"
+    assert result["provenance"]["executor"] == "dask"
     assert result["provenance"]["workers"] == 2
     assert result["provenance"]["resumed_cells"] == 3
     reference = _run(Study("toy-sweep", "", (), run), None, ex.SerialExecutor())
