@@ -58,20 +58,18 @@ class ProbeResult:
         return asdict(self)
 
 
-def _check_probe_inputs(
-    embeddings: Any, labels: Any, folds: int, classes: int | None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    z = np.asarray(embeddings, dtype=np.float64)
+def check_probe_labels(
+    labels: Any, *, folds: int = 5, classes: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Validate the labels of a probe split; return them as int64 and the number of classes.
+
+    Every class in ``0 .. classes - 1`` (default ``max(labels) + 1``) needs at least ``folds``
+    members, so that every fold's probe is fitted on every class (ValueError otherwise).
+    """
+    folds = check_int("folds", folds, low=2)
     y = np.asarray(labels)
-    if z.ndim != 2:
-        raise ValueError(f"embeddings must have shape (n, d), got {z.shape}")
-    if not np.all(np.isfinite(z)):
-        raise ValueError("embeddings must be finite (found NaN or infinite entries)")
-    if y.ndim != 1 or y.size != z.shape[0]:
-        raise ValueError(
-            f"labels must be a 1-D array with one label per embedding ({z.shape[0]}), got shape "
-            f"{y.shape}"
-        )
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0):
         raise ValueError("labels must be non-negative integers")
     k = int(y.max()) + 1 if classes is None else check_int("classes", classes, low=2)
@@ -84,10 +82,10 @@ def _check_probe_inputs(
     if short.size:
         c = int(short[0])
         raise ValueError(
-            f"probe split: class {c} has {int(counts[c])} embeddings; {folds}-fold "
+            f"probe split: class {c} has {int(counts[c])} test items; {folds}-fold "
             f"cross-validation needs at least {folds} per class (an empty class cannot be probed)"
         )
-    return z, y.astype(np.int64), k
+    return y.astype(np.int64), k
 
 
 def linear_probe(
@@ -115,9 +113,15 @@ def linear_probe(
     rng : SPEC 7 seed
         Assigns the members of each class to folds.
     """
-    folds = check_int("folds", folds, low=2)
     ridge = check_real("ridge", ridge, low=0.0)
-    z, y, k = _check_probe_inputs(embeddings, labels, folds, classes)
+    y, k = check_probe_labels(labels, folds=folds, classes=classes)
+    z = np.asarray(embeddings, dtype=np.float64)
+    if z.ndim != 2 or z.shape[0] != y.size:
+        raise ValueError(
+            f"embeddings must have shape (n, d) with one row per label ({y.size}), got {z.shape}"
+        )
+    if not np.all(np.isfinite(z)):
+        raise ValueError("embeddings must be finite (found NaN or infinite entries)")
     gen = normalize_rng(rng)
     fold = np.empty(y.size, dtype=np.int64)
     for c in range(k):
