@@ -180,16 +180,18 @@ def _t_lower(values: list[float]) -> float:
 def test_supervised_accuracy_well_above_chance_and_contrastive_beats_e0() -> None:
     split = load_digits_split()
     sup, gain, drop = [], [], []
-    for seed in range(3):
+    for seed in range(5):
         run = train(_digits_config("supervised"), rng=seed)
         p = linear_probe(run.clean_embeddings, split.test_labels, rng=seed)
         sup.append(p.accuracy - p.chance)
-        run = train(_digits_config("infonce"), rng=seed)
+        # At d = 8 a random encoder drops much of the class information of 64 pixels, so the
+        # probe can tell a trained encoder from E0 (at d = 64 both are near the pixels' 0.9).
+        run = train(_digits_config("infonce", d=8), rng=seed)
         trained = linear_probe(run.clean_embeddings, split.test_labels, rng=seed).accuracy
         e0 = linear_probe(run.clean_embeddings_e0, split.test_labels, rng=seed).accuracy
         gain.append(trained - e0)
         drop.append(run.history[0]["loss"] - run.history[-1]["loss"])
-    # Margins from the run-to-run spread: one-sided t bounds over the three seeds.
+    # Margins from the run-to-run spread: one-sided 95% t bounds over the five seeds.
     assert _t_lower(sup) > 0.5
     assert _t_lower(gain) > 0.0
     assert _t_lower(drop) > 0.0

@@ -25,7 +25,10 @@ The same objectives run on the synthetic settings of App. E.1 (small sizes): the
 whose component is the supervised label, with all four; ``laplace`` has no labels, so it has the
 three label-free rows (its probe is not defined).
 
-Cells: ``("eta2", "digits")``, ``("eta2", "laplace")``, ``("real", loss, seed)`` and
+The study reports no Prop. 1 bound (eta2 of the digits augmentation is unknown), so the synthetic
+runs are given the trivial eta2 interval ``[0, 1]`` instead of computing their channels' eta2.
+
+Cells: ``("eta2", "digits")``, ``("real", loss, seed)`` and
 ``("synthetic", setting, loss, seed)``. CIs over seeds are Student-t intervals of seed means;
 comparisons are paired over seeds (same seed index, independent streams per loss).
 """
@@ -142,28 +145,18 @@ TINY = Table1RealConfig(
 )
 
 
-@dataclass(frozen=True)
-class CellConfig:
-    """What a training cell receives: the study config and the Laplace channel's eta2."""
-
-    study: Table1RealConfig
-    laplace_eta2: tuple[float, float, float, str] = (0.0, 1.0, 0.0, "unused")
+#: Passed to the synthetic runs in place of their channels' eta2 (module docstring).
+UNUSED_ETA2 = Eta2(0.0, 1.0, 0.0, "not computed: this study reports no Prop. 1 bound")
 
 
 # --------------------------------------------------------------------------- cell functions
 
 
 def eta2_cell(cell: Cell) -> dict[str, Any]:
-    """``("eta2", "digits")``: ACE lower bound of the augmentation's eta2; ``("eta2",
-    "laplace")``: the Eq. 53 bracket of the synthetic Laplace channel."""
-    from simulator.contrastive.data import channel_eta2
-
+    """``("eta2", "digits")``: ACE lower bound of the augmentation's eta2."""
     cfg: Table1RealConfig = cell.config
-    if cell.key[1] == "digits":
-        split = load_digits_split()
-        return augmentation_eta2_lower(split.train_images, pairs=cfg.eta2_pairs, rng=cell.rng)
-    e = channel_eta2(_synthetic_setting(cfg, "laplace"))
-    return {"eta2": [e.low, e.high, e.error, e.method]}
+    split = load_digits_split()
+    return augmentation_eta2_lower(split.train_images, pairs=cfg.eta2_pairs, rng=cell.rng)
 
 
 def _synthetic_setting(cfg: Table1RealConfig, name: str) -> DataSetting:
@@ -246,7 +239,7 @@ def _run_summary(
 
 def real_cell(cell: Cell) -> dict[str, Any]:
     """``("real", loss, seed)``: one training on the digits, evaluated on the clean test set."""
-    cfg: Table1RealConfig = cell.config.study
+    cfg: Table1RealConfig = cell.config
     split = load_digits_split()
     g_train, *streams = cell.rng.spawn(3)
     run = train(cfg.train_config(ImageSetting(split), cell.key[1], cfg.epochs), rng=g_train)
@@ -259,13 +252,13 @@ def synthetic_cell(cell: Cell) -> dict[str, Any]:
     """``("synthetic", setting, loss, seed)``: one training on an App. E.1 setting, evaluated on
     one held-out view per test item (the trainer's embeddings); the gmm probe predicts the
     component."""
-    cc: CellConfig = cell.config
-    cfg = cc.study
+    cfg: Table1RealConfig = cell.config
     name, loss = cell.key[1], cell.key[2]
     setting = _synthetic_setting(cfg, name)
-    eta2 = Eta2(*cc.laplace_eta2) if name == "laplace" else None
     g_train, *streams = cell.rng.spawn(3)
-    run = train(cfg.train_config(setting, loss, cfg.synthetic_epochs), rng=g_train, eta2=eta2)
+    run = train(
+        cfg.train_config(setting, loss, cfg.synthetic_epochs), rng=g_train, eta2=UNUSED_ETA2
+    )
     labels = np.asarray(run.test_items, dtype=np.int64) if setting.has_labels else None
     z, z0 = run.embeddings.astype(np.float64), run.embeddings_e0.astype(np.float64)
     return _run_summary(run, z, z0, labels, setting.components, cfg, streams)
@@ -292,19 +285,16 @@ COMPARISONS = (
 def run(ctx: RunContext) -> StudyResult:
     cfg: Table1RealConfig = ctx.config or CONFIGS[ctx.scale]
     res = StudyResult(NAME, TITLE, list(CLAIMS))
-    eta_digits, eta_laplace = ctx.map(
-        eta2_cell, [("eta2", "digits"), ("eta2", "laplace")], cfg, desc="eta2"
-    )
-    cc = CellConfig(cfg, tuple(eta_laplace["eta2"]))
+    (eta_digits,) = ctx.map(eta2_cell, [("eta2", "digits")], cfg, desc="eta2")
     real_keys = [("real", loss, seed) for loss in LOSSES for seed in range(cfg.seeds)]
-    real = dict(zip(real_keys, ctx.map(real_cell, real_keys, cc, desc="digits"), strict=True))
+    real = dict(zip(real_keys, ctx.map(real_cell, real_keys, cfg, desc="digits"), strict=True))
     syn_keys = [
         ("synthetic", s, loss, seed)
         for s, losses in SYNTHETIC.items()
         for loss in losses
         for seed in range(cfg.seeds)
     ]
-    syn = dict(zip(syn_keys, ctx.map(synthetic_cell, syn_keys, cc, desc="synthetic"), strict=True))
+    syn = dict(zip(syn_keys, ctx.map(synthetic_cell, syn_keys, cfg, desc="synthetic"), strict=True))
     blocks = {
         "digits": _rows(cfg, lambda loss, seed: real[("real", loss, seed)], LOSSES),
         **{
