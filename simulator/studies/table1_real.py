@@ -80,7 +80,8 @@ class Table1RealConfig:
     ``d``, ``hidden``: encoder output dimension and MLP width; ``batch``, ``tau``, ``lr``,
     ``epochs``: training; ``seeds`` per loss; ``probe_folds``; ``null_columns`` of each
     calibrated null; ``eta2_pairs`` for the ACE bound; ``synthetic_*``: the App. E.1 settings'
-    input dimension, item counts and epochs (smaller than the paper's).
+    input dimension, item counts and epochs (smaller than the paper's) and the gmm components
+    (the paper's 25; every component needs ``probe_folds`` test items for the probe).
     """
 
     seeds: int = 5
@@ -97,6 +98,7 @@ class Table1RealConfig:
     synthetic_n_train: int = 4_096
     synthetic_n_test: int = 1_000
     synthetic_epochs: int = 50
+    synthetic_components: int = 25
 
     def train_config(self, data: Any, loss: str, epochs: int) -> TrainConfig:
         return TrainConfig(
@@ -141,6 +143,7 @@ TINY = Table1RealConfig(
     synthetic_n_train=128,
     synthetic_n_test=256,
     synthetic_epochs=1,
+    synthetic_components=4,
     probe_folds=3,
 )
 
@@ -161,7 +164,11 @@ def eta2_cell(cell: Cell) -> dict[str, Any]:
 
 def _synthetic_setting(cfg: Table1RealConfig, name: str) -> DataSetting:
     return DataSetting(
-        name, p=cfg.synthetic_p, n_train=cfg.synthetic_n_train, n_test=cfg.synthetic_n_test
+        name,
+        p=cfg.synthetic_p,
+        n_train=cfg.synthetic_n_train,
+        n_test=cfg.synthetic_n_test,
+        components=cfg.synthetic_components,
     )
 
 
