@@ -95,9 +95,9 @@ class Table1RealConfig:
     null_columns: int = 2_000
     eta2_pairs: int = 4_000
     synthetic_p: int = 256
-    synthetic_n_train: int = 4_096
+    synthetic_n_train: int = 2_048
     synthetic_n_test: int = 1_000
-    synthetic_epochs: int = 50
+    synthetic_epochs: int = 40
     synthetic_components: int = 25
 
     def train_config(self, data: Any, loss: str, epochs: int) -> TrainConfig:
