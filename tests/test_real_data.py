@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from simulator.contrastive.image_augment import ImageAugmentation
@@ -60,6 +62,27 @@ def test_vicreg_value_and_gradient_against_reference_and_finite_differences(scal
             num[idx] = (vicreg_loss(*args_p)[0] - vicreg_loss(*args_m)[0]) / (2 * h)
         # Central differences: error O(h^2 f''') plus rounding O(eps |f| / h) ~ 1e-9 here.
         np.testing.assert_allclose(grad, num, atol=1e-6 * max(1.0, abs(value)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**63 - 1), st.integers(2, 12), st.integers(1, 6))
+def test_vicreg_invariances(seed: int, n: int, d: int) -> None:
+    # Every term is built from differences and centred moments: a common shift of both views
+    # and a common permutation of the rows change nothing; swapping the views swaps gradients.
+    gen = np.random.default_rng(seed)
+    z, zp = gen.standard_normal((n, d)), gen.standard_normal((n, d))
+    value, gz, gzp = vicreg_loss(z, zp)
+    shift = gen.standard_normal(d)
+    assert vicreg_loss(z + shift, zp + shift)[0] == pytest.approx(value, rel=1e-9, abs=1e-9)
+    perm = gen.permutation(n)
+    pv, pgz, _ = vicreg_loss(z[perm], zp[perm])
+    assert pv == pytest.approx(value, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(pgz, gz[perm], rtol=1e-10, atol=1e-12)
+    sv, sgz, sgzp = vicreg_loss(zp, z)
+    np.testing.assert_allclose(sgzp, gz, rtol=1e-10, atol=1e-12)
+    assert sv == pytest.approx(value, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(sgz, gzp, rtol=1e-10, atol=1e-12)
+    assert value >= 0.0
 
 
 def test_vicreg_array_api_strict_parity() -> None:
