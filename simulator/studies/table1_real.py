@@ -70,7 +70,17 @@ PAPER_CIFAR = {
         "u_dp_pass": 0.78,
     },
 }
-METRICS = ("cv", "ad_mean", "ad_pass", "dp_mean", "dp_pass", "u_ad_pass", "u_dp_pass")
+METRICS = (
+    "cv",
+    "ad_mean",
+    "ad_pass",
+    "dp_mean",
+    "dp_pass",
+    "u_ad_mean",
+    "u_ad_pass",
+    "u_dp_mean",
+    "u_dp_pass",
+)
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,8 @@ def _evaluate(
         "ad_counts": [bz["ad_pass"]["passed"], bz["ad_pass"]["total"]],
         "dp_mean": bz["dp_mean"],
         "dp_counts": [bz["dp_pass"]["passed"], bz["dp_pass"]["total"]],
+        "u_ad_mean": bu["ad_mean"],
+        "u_dp_mean": bu["dp_mean"],
         "u_ad_counts": [bu["ad_pass"]["passed"], bu["ad_pass"]["total"]],
         "u_dp_counts": [bu["dp_pass"]["passed"], bu["dp_pass"]["total"]],
         "null_ad_pass": bz["null"]["ad_pass"]["expected"],
@@ -366,6 +378,7 @@ def _ci(values: list[dict], metric: str) -> tuple[float, float, float] | None:
     if metric.endswith("_pass"):
         return pass_ci([v[f"{metric[:-5]}_counts"] for v in values])
     bounds = {"cv": (0.0, math.inf), "ad_mean": (0.0, math.inf), "dp_mean": (0.0, 1.0)}
+    bounds.update({"u_ad_mean": (0.0, math.inf), "u_dp_mean": (0.0, 1.0)})
     bounds.update({"probe": (0.0, 1.0), "alignment": (-1.0, 1.0)})
     return seed_ci([v[metric] for v in values], bounds=bounds.get(metric))
 
@@ -378,7 +391,13 @@ def _table(res: StudyResult, cfg: Table1RealConfig, blocks: dict[str, dict]) -> 
     columns = ["data", "encoder"]
     for m in METRICS:
         columns += [f"{m} (paper, CIFAR-10)", f"{m} (ours)"]
-    columns += ["Gaussian-null AD pass", "probe accuracy", "alignment", "uniformity"]
+    columns += [
+        "Gaussian-null AD pass",
+        "sphere-null AD pass (u)",
+        "probe accuracy",
+        "alignment",
+        "uniformity",
+    ]
     rows = []
     for data, block in blocks.items():
         for label, values in block.items():
@@ -390,6 +409,7 @@ def _table(res: StudyResult, cfg: Table1RealConfig, blocks: dict[str, dict]) -> 
                 row += [paper.get(m), _text(_ci(values, m))]
             row += [
                 f"{np.mean([v['null_ad_pass'] for v in values]):.3g}",
+                f"{np.mean([v['u_null_ad_pass'] for v in values]):.3g}",
                 _text(_ci(values, "probe")),
                 _text(_ci(values, "alignment")),
                 _text(_ci(values, "uniformity")),
