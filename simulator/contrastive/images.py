@@ -10,11 +10,15 @@ Images are standardised with the training split's per-pixel mean and one global 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from simulator.backend import RNGLike, normalize_rng
+from simulator.contrastive.data import Eta2
+from simulator.contrastive.image_augment import ImageAugmentation, augment_images
 from simulator.validation import check_real
 
 MIN_CLASSES = 2
@@ -137,3 +141,103 @@ def load_digits_split(*, test_fraction: float = 0.25, rng: RNGLike = 0) -> Image
     return split_images(
         digits.images, digits.target, test_fraction=test_fraction, rng=rng, name="digits"
     )
+
+
+@dataclass(frozen=True)
+class ImageSetting:
+    """An image split as a training setting of :func:`simulator.contrastive.trainer.train`.
+
+    It offers what the trainer reads from a synthetic
+    :class:`~simulator.contrastive.data.DataSetting`: the input dimension ``p`` (pixels), the
+    item counts, ``components`` (classes, for the supervised head) and :meth:`build`. The items
+    are image indices; a view is one augmentation (:mod:`simulator.contrastive.image_augment`),
+    flattened to ``p`` pixels.
+
+    Attributes
+    ----------
+    split : ImageSplit
+    augmentation : ImageAugmentation
+    """
+
+    split: ImageSplit = field(repr=False, compare=False)
+    augmentation: ImageAugmentation = field(default_factory=ImageAugmentation)
+
+    @property
+    def name(self) -> str:
+        return self.split.name
+
+    @property
+    def p(self) -> int:
+        h, w = self.split.shape
+        return h * w
+
+    @property
+    def n_train(self) -> int:
+        return int(self.split.train_labels.size)
+
+    @property
+    def n_test(self) -> int:
+        return int(self.split.test_labels.size)
+
+    @property
+    def components(self) -> int:
+        return self.split.classes
+
+    @property
+    def has_labels(self) -> bool:
+        return True
+
+    def build(self, *, rng: RNGLike = None) -> ImageDataset:
+        """The fixed split as a data set (nothing is drawn: ``rng`` is accepted and unused, so
+        that the trainer treats synthetic and image settings alike)."""
+        s = self.split
+        images = np.concatenate([s.train_images, s.test_images])
+        labels = np.concatenate([s.train_labels, s.test_labels])
+        n = self.n_train
+        return ImageDataset(self, images, labels, np.arange(n), np.arange(n, images.shape[0]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description: source, sizes, augmentation and a digest of the arrays."""
+        s = self.split
+        digest = hashlib.sha256()
+        for a in (s.train_images, s.train_labels, s.test_images, s.test_labels):
+            digest.update(np.ascontiguousarray(a).tobytes())
+        return {
+            "name": self.name,
+            "image_shape": list(s.shape),
+            "p": self.p,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "classes": self.components,
+            "augmentation": asdict(self.augmentation),
+            "sha256": digest.hexdigest(),
+        }
+
+
+@dataclass(frozen=True)
+class ImageDataset:
+    """Images of an :class:`ImageSetting` with train and test item indices into them."""
+
+    setting: ImageSetting
+    images: np.ndarray = field(repr=False)
+    all_labels: np.ndarray = field(repr=False)
+    train: np.ndarray = field(repr=False)
+    test: np.ndarray = field(repr=False)
+
+    def views(self, items: np.ndarray, *, rng: RNGLike = None) -> np.ndarray:
+        """One augmented view of each item, float64 of shape (len(items), p)."""
+        out = augment_images(self.images[items], self.setting.augmentation, rng=rng)
+        return out.reshape(out.shape[0], -1)
+
+    def clean(self, items: np.ndarray) -> np.ndarray:
+        """The unaugmented images of the items, float64 of shape (len(items), p)."""
+        return self.images[items].reshape(len(items), -1)
+
+    def labels(self, items: np.ndarray) -> np.ndarray:
+        return self.all_labels[items]
+
+    def eta2(self) -> Eta2:
+        """eta2 (Eq. 5) of an image augmentation has no closed form: the trivial interval
+        ``[0, 1]``, so that the Prop. 1 ceiling the trainer reports is the trivial one, 1
+        (a lower bound from data: :func:`simulator.contrastive.probe.augmentation_eta2_lower`)."""
+        return Eta2(0.0, 1.0, 0.0, "not computable for image augmentations: trivial [0, 1]")

@@ -13,7 +13,16 @@ of every item, and take one Adam step (:mod:`simulator.contrastive.optim`) on th
 ``supervised``
     the supervised control: cross-entropy of a linear head on the encoder output against the
     ``gmm`` component (one view per item); the embedding is the encoder output, as for the
-    paper's supervised ResNet column of Table 1.
+    paper's supervised ResNet column of Table 1;
+``vicreg``
+    the non-contrastive self-supervised control without a uniformity term
+    (:mod:`simulator.contrastive.vicreg`, on the unnormalised encoder outputs of two views).
+
+Besides the synthetic :class:`~simulator.contrastive.data.DataSetting`, ``data`` may be an
+:class:`~simulator.contrastive.images.ImageSetting` (real images; items are images, views are
+augmentations, labels are the classes; eta2 is not computable and is taken as ``[0, 1]``); the
+result then also holds the embeddings of the clean (unaugmented) test images, before and after
+training.
 
 Diagnostics (on one view of each held-out item, drawn once so that epochs are comparable; the
 paper's ``mu = f_hat_* p_X`` of Eq. 3 is the law of one view's embedding):
@@ -50,6 +59,7 @@ from scipy import special
 from simulator.backend import RNGLike, array_namespace, normalize_rng, seed_entropy, to_host
 from simulator.contrastive.data import DataSetting, Eta2, setting_eta2
 from simulator.contrastive.encoders import Encoder
+from simulator.contrastive.images import ImageDataset, ImageSetting
 from simulator.contrastive.infonce import (
     LOSSES,
     infonce_from_embeddings,
@@ -58,12 +68,13 @@ from simulator.contrastive.infonce import (
     uniformity_potential_at_uniform,
 )
 from simulator.contrastive.optim import Adam
+from simulator.contrastive.vicreg import vicreg_loss
 from simulator.gaussianity.metrics import gaussianity_metrics
 from simulator.gaussianity.nulls import CoordinateNull, compare_pass_fraction, coordinate_null
 from simulator.hgr.alignment import prop1_from_pairs
 from simulator.validation import check_int, check_real
 
-TRAIN_LOSSES = (*LOSSES, "supervised")
+TRAIN_LOSSES = (*LOSSES, "supervised", "vicreg")
 DTYPES = ("float32", "float64")
 
 
@@ -73,7 +84,7 @@ class TrainConfig:
 
     Attributes
     ----------
-    data : DataSetting
+    data : DataSetting or ImageSetting
     encoder : {'linear', 'mlp'}
     d : int
         Representation dimension, ``d >= 2``.
@@ -87,7 +98,7 @@ class TrainConfig:
         Passes over the training items, ``>= 1``.
     lr, weight_decay : float
         Adam settings (paper: lr 1e-3; no weight decay stated).
-    loss : {'infonce', 'symmetric', 'alignment', 'supervised'}
+    loss : {'infonce', 'symmetric', 'alignment', 'supervised', 'vicreg'}
     eval_every : int
         Diagnostics every this many epochs (and at epochs 0 and ``epochs``).
     dtype : {'float32', 'float64'}
@@ -141,7 +152,9 @@ class TrainResult:
     ``history`` has one dict per evaluation (epoch 0 is the untrained encoder, E0);
     ``diverged`` is None or a message naming the epoch and the last finite values.
     ``test_items``, ``embeddings`` (final; non-finite after a divergence) and ``embeddings_e0``
-    (untrained encoder) are host arrays of the held-out set (not part of :meth:`to_dict`).
+    (untrained encoder) are host arrays of the held-out set (not part of :meth:`to_dict`);
+    ``clean_embeddings`` and ``clean_embeddings_e0`` are those of the clean test images of an
+    image setting (None for the synthetic settings).
     """
 
     config: dict[str, Any]
@@ -152,6 +165,8 @@ class TrainResult:
     embeddings: np.ndarray = field(repr=False)
     embeddings_e0: np.ndarray = field(repr=False)
     test_items: np.ndarray = field(repr=False)
+    clean_embeddings: np.ndarray | None = field(default=None, repr=False)
+    clean_embeddings_e0: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def final(self) -> dict[str, Any]:
@@ -194,7 +209,7 @@ def _pairwise_uniformity(u: np.ndarray, t: float, alpha: float) -> tuple[float, 
     return uniformity, phi
 
 
-def _metrics_block(z: np.ndarray, null: CoordinateNull, *, with_cv: bool) -> dict[str, Any]:
+def metrics_block(z: np.ndarray, null: CoordinateNull, *, with_cv: bool) -> dict[str, Any]:
     g = gaussianity_metrics(z, with_cv=with_cv)
     return {
         "cv": g.cv,
@@ -247,7 +262,10 @@ def train(
     g_data, g_init, g_head, g_train, g_eval, g_null, g_eta = gen.spawn(7)
     dataset = config.data.build(rng=g_data)
     if eta2 is None:
-        eta2 = setting_eta2(dataset, rng=g_eta)
+        if isinstance(dataset, ImageDataset):
+            eta2 = dataset.eta2()
+        else:
+            eta2 = setting_eta2(dataset, rng=g_eta)
     encoder = Encoder(config.encoder, config.data.p, config.d, config.hidden)
     params = encoder.init(rng=g_init, xp=xp, dtype=config.dtype)
     head = None
@@ -304,11 +322,15 @@ def train(
             "uniformity": uniformity,
             "phi": phi,
             "phi_sigma": phi_sigma,
-            "unnormalised": _metrics_block(zx_h, null_z, with_cv=True),
-            "normalised": _metrics_block(math.sqrt(config.d) * u, null_u, with_cv=False),
+            "unnormalised": metrics_block(zx_h, null_z, with_cv=True),
+            "normalised": metrics_block(math.sqrt(config.d) * u, null_u, with_cv=False),
         }
 
     embeddings_e0 = to_host(encode(params, test_x)[0])
+    clean_x = clean_e0 = None
+    if isinstance(dataset, ImageDataset):
+        clean_x = xp.asarray(dataset.clean(dataset.test), dtype=dt)
+        clean_e0 = to_host(encode(params, clean_x)[0])
     history = [evaluate(0, None)]
     diverged = None
     if progress is not None:
@@ -338,9 +360,12 @@ def train(
                     # Both views in one product: one matmul instead of two of half the height.
                     z, cache = encode(params, stack_rows(x, y))
                     b = config.batch
-                    value, gx, gy = infonce_from_embeddings(
-                        z[:b], z[b:], config.tau, loss=config.loss
-                    )
+                    if config.loss == "vicreg":
+                        value, gx, gy = vicreg_loss(z[:b], z[b:])
+                    else:
+                        value, gx, gy = infonce_from_embeddings(
+                            z[:b], z[b:], config.tau, loss=config.loss
+                        )
                     gz = stack_rows(gx, gy)
                     grads = {}
                 if not math.isfinite(value):
@@ -385,9 +410,15 @@ def train(
         embeddings=to_host(zx),
         embeddings_e0=embeddings_e0,
         test_items=dataset.test,
+        clean_embeddings=None if clean_x is None else to_host(encode(params, clean_x)[0]),
+        clean_embeddings_e0=clean_e0,
     )
 
 
 def config_dict(config: TrainConfig) -> dict[str, Any]:
     """JSON-ready view of a :class:`TrainConfig` (nested dataclasses become dicts)."""
-    return asdict(config)
+    out = asdict(config)
+    if isinstance(config.data, ImageSetting):
+        # An image setting carries its arrays: the record keeps their description and digest.
+        out["data"] = config.data.to_dict()
+    return out

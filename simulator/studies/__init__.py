@@ -11,6 +11,7 @@ from simulator.studies import (  # noqa: F401
     proofs,
     route2,
     spherical_clt,
+    table1_real,
     table1_synthetic,
     test_calibration,
     violations,
