@@ -18,7 +18,33 @@ import io
 import math
 from typing import Any
 
-VERDICT_MARK = {"holds": "holds", "violated": "**violated**", "inconclusive": "inconclusive"}
+VERDICT_MARK = {
+    "holds": "holds",
+    "violated": "**violated**",
+    "inconclusive": "inconclusive",
+    "not as predicted": "*not as predicted*",
+}
+CLAIM_COUNTS = ("holds", "violated", "inconclusive")
+FINDING_COUNTS = ("holds", "not as predicted", "inconclusive")
+
+
+def row_kind(row: dict[str, Any]) -> str:
+    """``claim`` or ``finding``; results saved before rows had a kind hold claims only."""
+    return row.get("kind", "claim")
+
+
+def verdict_counts(rows: list[dict[str, Any]]) -> str:
+    """Headline counts that say which rows are claims of the paper and which are findings,
+    e.g. ``claims of the paper: 3 holds, 0 violated, 1 inconclusive; findings beyond the paper:
+    2 holds, 1 not as predicted, 0 inconclusive``."""
+    parts = []
+    for kind, label, outcomes in (
+        ("claim", "claims of the paper", CLAIM_COUNTS),
+        ("finding", "findings beyond the paper", FINDING_COUNTS),
+    ):
+        verdicts = [r["verdict"] for r in rows if row_kind(r) == kind]
+        parts.append(f"{label}: " + ", ".join(f"{verdicts.count(v)} {v}" for v in outcomes))
+    return "; ".join(parts)
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -114,11 +140,20 @@ def study_markdown(result: dict[str, Any]) -> str:
         parts += ["Claims tested: " + "; ".join(result["claims"]) + ".", ""]
     parts.append(provenance_line(result.get("provenance", {})))
     if result["rows"]:
-        parts += ["", "## Verdicts", ""]
-        parts.append(markdown_table(*verdict_rows_table(result["rows"])))
+        parts += ["", verdict_counts(result["rows"]).capitalize() + "."]
+    for kind, heading in (
+        ("claim", "Claims of the paper"),
+        ("finding", "Findings beyond the paper (against the project's own prediction)"),
+    ):
+        rows = [r for r in result["rows"] if row_kind(r) == kind]
+        if rows:
+            parts += ["", f"## {heading}", ""]
+            parts.append(markdown_table(*verdict_rows_table(rows)))
     for table_id, table in result["tables"].items():
         parts += ["", f"## {table['title']}", ""]
         parts.append(markdown_table(table["columns"], table_cells(table)))
+        if table.get("symbols"):
+            parts += ["", symbols_line(table["symbols"])]
         parts += ["", f"CSV: `{name}-{table_id}.csv`, LaTeX: `{name}-{table_id}.tex`"]
     if result["figures"]:
         parts += ["", "## Figures", ""]
@@ -128,6 +163,11 @@ def study_markdown(result: dict[str, Any]) -> str:
         parts += ["", "## Notes", ""]
         parts += [f"- {note}" for note in result["notes"]]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def symbols_line(symbols: dict[str, str]) -> str:
+    """The definitions printed under a table: ``Symbols: tau: temperature; ...``."""
+    return "Symbols: " + "; ".join(f"{k}: {v}" for k, v in symbols.items()) + "."
 
 
 def table_cells(table: dict[str, Any]) -> list[list[Any]]:
@@ -260,35 +300,44 @@ def study_files(result: dict[str, Any]) -> dict[str, bytes]:
 
 
 def index_markdown(results: list[dict[str, Any]]) -> str:
-    """``reports/index.md``: every claim of every saved study with its verdict."""
+    """``reports/index.md``: every verdict row of every saved study, claims of the paper and the
+    project's own findings in separate sections, with headline counts for each."""
     parts = ["# infonce-sim report index", ""]
     parts.append(
         "Paper: Betser, Gofer, Levi, Gilboa, *InfoNCE Induces Gaussian Distribution*, ICLR 2026 "
-        "(arXiv:2602.24012). Each row is one claim checked by one study; follow the study link "
-        "for tables, figures and provenance."
+        "(arXiv:2602.24012). Each row is one check made by one study; follow the study link "
+        "for tables, figures and provenance. Claims of the paper get `holds`, `violated` or "
+        "`inconclusive`; findings beyond the paper are measured against the project's own stated "
+        "prediction and get `holds`, `not as predicted` or `inconclusive`, never `violated`."
     )
-    counts = {"holds": 0, "violated": 0, "inconclusive": 0}
-    rows = []
-    for result in sorted(results, key=lambda r: r["study"]):
-        for r in result["rows"]:
-            counts[r["verdict"]] += 1
-            rows.append(
-                [
-                    f"[{result['study']}]({result['study']}.md)",
-                    r["claim"],
-                    r["reference"],
-                    VERDICT_MARK[r["verdict"]],
-                    r.get("note", ""),
-                ]
+    ordered = sorted(results, key=lambda r: r["study"])
+    all_rows = [r for result in ordered for r in result["rows"]]
+    parts += ["", verdict_counts(all_rows).capitalize() + "."]
+    for kind, heading, extra in (
+        ("claim", "Claims of the paper", []),
+        ("finding", "Findings beyond the paper", ["prediction"]),
+    ):
+        rows = [
+            [
+                f"[{result['study']}]({result['study']}.md)",
+                r["claim"],
+                r["reference"],
+                *([fmt(r["prediction"])] if extra else []),
+                VERDICT_MARK[r["verdict"]],
+                r.get("note", ""),
+            ]
+            for result in ordered
+            for r in result["rows"]
+            if row_kind(r) == kind
+        ]
+        parts += ["", f"## {heading}", ""]
+        if rows:
+            parts.append(
+                markdown_table(["study", "claim", "reference", *extra, "verdict", "note"], rows)
             )
-    parts += [
-        "",
-        f"Verdicts: {counts['holds']} holds, {counts['violated']} violated, "
-        f"{counts['inconclusive']} inconclusive.",
-        "",
-    ]
-    parts.append(markdown_table(["study", "claim", "reference", "verdict", "note"], rows))
+        else:
+            parts.append("None in these results.")
     parts += ["", "## Provenance", ""]
-    for result in sorted(results, key=lambda r: r["study"]):
+    for result in ordered:
         parts.append(f"- `{result['study']}`: " + provenance_line(result.get("provenance", {})))
     return "\n".join(parts) + "\n"

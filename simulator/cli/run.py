@@ -26,7 +26,7 @@ from simulator.cli.io import (
     write_files,
 )
 from simulator.cli.provenance import provenance, source_state
-from simulator.report import index_markdown, study_files
+from simulator.report import index_markdown, study_files, verdict_counts
 from simulator.studies import STUDIES, RunContext, Study, get_study
 from simulator.studies.registry import SCALES, MemoryStore
 
@@ -149,11 +149,8 @@ def run_studies(args: argparse.Namespace) -> int:
         result = run_study(study, args, source, store=store)
         write_files(args.out, result_files(result))
         store.discard()
-        verdicts = [r["verdict"] for r in result["rows"]]
         print(
-            f"[{study.name}] {verdicts.count('holds')} holds, "
-            f"{verdicts.count('violated')} violated, "
-            f"{verdicts.count('inconclusive')} inconclusive in "
+            f"[{study.name}] {verdict_counts(result['rows'])} in "
             f"{result['provenance']['wall_time_s']:.1f} s -> {args.out / (study.name + '.md')}"
         )
     atomic_write_text(args.out / "index.md", index_markdown(load_results(args.out)))
