@@ -163,8 +163,9 @@ class StudyResult:
 
     ``rows`` are the verdict rows (keys: ``claim``, ``kind``, ``reference``, ``parameters``,
     ``measured``, ``ci``, ``prediction``, ``verdict``, ``note``); ``kind`` says whether the row
-    checks a claim of the paper or states a finding of this project (:meth:`add_verdict`). ``tables`` maps a table id to
-    ``{"title", "columns", "rows"}`` with every row a dict keyed by exactly the column names.
+    checks a claim of the paper or states a finding of this project (:meth:`add_verdict`).
+    ``tables`` maps a table id to ``{"title", "columns", "rows", "symbols"}`` with every row a
+    dict keyed by exactly the column names and one value per cell.
     ``figures`` are specs that :mod:`simulator.report` draws. ``title`` and ``claims`` are declared
     once, when the study is registered (:func:`simulator.studies.registry.register`), which fills
     them in the result its study returns.
