@@ -165,6 +165,42 @@ def study_markdown(result: dict[str, Any]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+#: Symbols that a table must define under it when its columns use them (item 13 of issue 9).
+TABLE_SYMBOLS = (
+    "eta2",
+    "rho_m",
+    "tau",
+    "kappa",
+    "alpha",
+    "beta",
+    "||m||^2",
+    "Phi",
+    "A_d",
+    "L_N",
+    "E[u.v]",
+    "TV",
+    "KL",
+    "CV",
+    "AD",
+    "DP",
+)
+
+
+def undefined_symbols(table: dict[str, Any]) -> list[str]:
+    """Symbols of :data:`TABLE_SYMBOLS` that the table's column names use but its ``symbols``
+    note does not define (a key containing the symbol defines it)."""
+    import re
+
+    keys = " ".join(table.get("symbols", {}))
+    used = []
+    for sym in TABLE_SYMBOLS:
+        # Alphanumeric symbols match as whole words ("TV" not inside "TVD"); others verbatim.
+        pattern = rf"(?<![A-Za-z]){re.escape(sym)}(?![A-Za-z])"
+        if any(re.search(pattern, c) for c in table["columns"]) and not re.search(pattern, keys):
+            used.append(sym)
+    return used
+
+
 def symbols_line(symbols: dict[str, str]) -> str:
     """The definitions printed under a table: ``Symbols: tau: temperature; ...``."""
     return "Symbols: " + "; ".join(f"{k}: {v}" for k, v in symbols.items()) + "."

@@ -176,6 +176,7 @@ def _exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> dict:
         "Exact distances of sqrt(d) U_1..k to N(0, I_k) and the Diaconis-Freedman bound",
         list(rows[0]),
         rows,
+        symbols=SYMBOLS,
     )
     result.add_verdict(
         "Diaconis-Freedman bound 2(k+3)/(d-k-3) >= exact TV at every grid point with k <= d-4",
@@ -215,6 +216,7 @@ def _exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> dict:
         "curvature, not noise)",
         list(slope_rows[0]),
         slope_rows,
+        symbols=SYMBOLS | {"slope": "d log(distance) / d log d, least squares"},
     )
     result.add_verdict(
         "sqrt(d) U_1..k -> N(0, I_k): exact TV decreases along the d grid for every k and its "
@@ -247,6 +249,7 @@ def _exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> dict:
         "Smallest d with exact TV(sqrt(d) U_1..k, N(0, I_k)) <= tolerance",
         ["k", *[f"TV <= {t}" for t in TV_TOLERANCES]],
         [{"k": k, **{f"TV <= {t}": dmin["dmin", k, t] for t in TV_TOLERANCES}} for k in K_VALUES],
+        symbols=SYMBOLS,
     )
 
     for key, label in (("tv", "total variation"), ("kl", "KL divergence")):
@@ -277,6 +280,22 @@ def _exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> dict:
             }
         )
     return exact
+
+
+#: Total variation as used in every table (the Diaconis-Freedman normalisation).
+TV_SYMBOL = "total variation sup_A |P(A) - Q(A)| = (1/2) L1 distance"
+#: Symbols of the distance tables (Lemma 3, Theorem 2).
+SYMBOLS = {
+    "k": "number of projected coordinates",
+    "d": "dimension of the sphere S^{d-1}",
+    "U_1..k": "the first k coordinates of U uniform on S^{d-1}; the law compared is sqrt(d) U_1..k",
+    "TV": TV_SYMBOL,
+    "KL": "Kullback-Leibler divergence KL(law of sqrt(d) U_1..k || N(0, I_k))",
+    "Kolmogorov": "sup_x |F(x) - G(x)| (k = 1; sliced: largest over projection directions)",
+    "DF bound": "Diaconis-Freedman bound 2(k+3)/(d-k-3) (Theorem 2, Eq. 49)",
+    "mass closure": "|int (f_Y - phi_k)|, the run-time quadrature residual",
+    "MC": "Monte Carlo estimate, 95% CI",
+}
 
 
 def _exact_cell(cell: Cell) -> dict[str, Any]:
@@ -360,6 +379,7 @@ def _mc_section(ctx: RunContext, cfg: Config, exact: dict, result: StudyResult) 
         f"Monte Carlo estimates beside exact values (first replicate; n = {cfg.n_mc}, 95% CIs)",
         list(rows[0]),
         rows,
+        symbols=SYMBOLS,
     )
     cov_rows, verdicts = [], []
     for key, label, nominal_is_floor in (
@@ -486,6 +506,12 @@ def _frame_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         f"for KS against the exact law; n = {cfg.n_frame})",
         list(rows[0]),
         rows,
+        symbols={
+            "TV": TV_SYMBOL,
+            "d": "dimension of the sphere S^{d-1}",
+            "coords": "the first k coordinates",
+            "frame": "a fixed random orthonormal k-frame",
+        },
     )
     level = 0.01 / len(p_values)
     result.add_verdict(

@@ -348,6 +348,7 @@ EXTRA_METRICS = {
 #: Symbols of the study's tables.
 SYMBOLS = {
     "cv": "coefficient of variation of the embedding norms",
+    "AD": "Anderson-Darling statistic A^2 per coordinate (pass when A^2 < 0.752)",
     "ad_mean": "mean Anderson-Darling statistic A^2 over coordinates",
     "ad_pass": "fraction of coordinates with A^2 < 0.752",
     "dp_mean": "mean D'Agostino-Pearson p-value over coordinates",
