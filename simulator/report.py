@@ -5,7 +5,9 @@ Nothing here computes a result or touches the file system: each function maps th
 
 Figure specs (built by the studies) are dicts with keys ``id``, ``title``, ``series`` and optional
 ``xlabel``, ``ylabel``, ``xscale``, ``yscale`` (``linear``/``log``), ``kind`` (``xy`` default, or
-``hist``), ``hlines`` and ``vlines`` (lists of ``{"at": value, "label": str}``). An ``xy`` series
+``hist``), ``hlines`` and ``vlines`` (lists of ``{"at": value, "label": str}``, each drawn in
+its own style), and for ``hist`` ``overflow_above`` (the last bin also counts every value beyond
+it: labelled on the plot). An ``xy`` series
 has ``label``, ``x``, ``y``, ``style`` (``line``, ``dashed``, ``points``, ``step``) and optional
 ``ci_low``/``ci_high`` and ``group`` (series of one group share a colour); a ``hist`` series
 has ``label``, ``edges`` and ``counts`` (or ``density``).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from typing import Any
 
 VERDICT_MARK = {
@@ -241,23 +244,88 @@ def _latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
+_LATEX_SYMBOL = re.compile(
+    r"(?<![A-Za-z])("
+    r"eta2|\|\|m\|\|\^2|\|m\|\^2|E\[u\.v\]|sqrt\(\w+\)|<=|>="
+    r"|(?:rho|tau|kappa|alpha|beta|sigma|mu|Phi|Sigma|eta)(?:_\w+|\d+)?(?:\^\d+)?"
+    r"|[A-Z]_[A-Za-z0-9]+|[A-Za-z]\^\d+"
+    r")(?![A-Za-z])"
+)
+_GREEK = ("rho", "tau", "kappa", "alpha", "beta", "sigma", "mu", "Phi", "Sigma", "eta")
+
+
+def _latex_symbol(sym: str) -> str:
+    """Math-mode form of one symbol matched by :data:`_LATEX_SYMBOL`."""
+    if sym == "eta2":
+        return r"$\eta^2$"
+    if sym in ("<=", ">="):
+        return r"$\le$" if sym == "<=" else r"$\ge$"
+    if sym == "||m||^2":
+        return r"$\|m\|^2$"
+    if sym == "|m|^2":
+        return r"$|m|^2$"
+    if sym == "E[u.v]":
+        return r"$E[u \cdot v]$"
+    if sym.startswith("sqrt("):
+        return r"$\sqrt{" + sym[5:-1] + "}$"
+    base, _, power = sym.partition("^")
+    base, _, sub = base.partition("_")
+    digits = base.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if digits and not sub:
+        base, sub = base[: -len(digits)], digits
+    out = "\\" + base if base in _GREEK else base
+    if sub:
+        out += "_{" + sub + "}"
+    if power:
+        out += "^{" + power + "}"
+    return f"${out}$"
+
+
+def latex_text(text: str) -> str:
+    """Escape ``text`` for LaTeX and set the paper's symbols (eta2, rho_m, tau, ||m||^2, ...) in
+    math mode."""
+    out, last = [], 0
+    for m in _LATEX_SYMBOL.finditer(text):
+        out.append(_latex_escape(text[last : m.start()]))
+        out.append(_latex_symbol(m.group(1)))
+        last = m.end()
+    out.append(_latex_escape(text[last:]))
+    return "".join(out)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def table_latex(table: dict[str, Any]) -> str:
+    """LaTeX table: symbols in math mode, numeric columns right-aligned, the symbols defined
+    under the tabular."""
     cols = table["columns"]
+    cells = table_cells(table)
+    align = "".join(
+        "r"
+        if any(_is_number(row[i]) for row in cells)
+        and all(v is None or _is_number(v) for v in (row[i] for row in cells))
+        else "l"
+        for i in range(len(cols))
+    )
     lines = [
         r"\begin{table}[ht]",
         r"\centering",
-        r"\begin{tabular}{" + "l" * len(cols) + "}",
+        r"\begin{tabular}{" + align + "}",
         r"\hline",
-        " & ".join(_latex_escape(str(c)) for c in cols) + r" \\",
+        " & ".join(latex_text(str(c)) for c in cols) + r" \\",
         r"\hline",
     ]
-    lines += [" & ".join(_latex_escape(fmt(v)) for v in row) + r" \\" for row in table_cells(table)]
-    lines += [
-        r"\hline",
-        r"\end{tabular}",
-        r"\caption{" + _latex_escape(table["title"]) + "}",
-        r"\end{table}",
-    ]
+    lines += [" & ".join(_latex_escape(fmt(v)) for v in row) + r" \\" for row in cells]
+    lines += [r"\hline", r"\end{tabular}"]
+    if table.get("symbols"):
+        lines.append(
+            r"\par\smallskip{\footnotesize "
+            + "; ".join(f"{latex_text(k)}: {latex_text(v)}" for k, v in table["symbols"].items())
+            + ".}"
+        )
+    lines += [r"\caption{" + latex_text(table["title"]) + "}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
@@ -273,6 +341,15 @@ _STYLE = {
 }
 
 
+#: Styles of reference lines (hlines, vlines), in order of appearance.
+_REFERENCE_STYLES = (
+    {"color": "black", "linestyle": ":"},
+    {"color": "tab:red", "linestyle": "--"},
+    {"color": "tab:purple", "linestyle": "-."},
+    {"color": "tab:brown", "linestyle": (0, (5, 1, 1, 1, 1, 1))},
+)
+
+
 def figure_png(fig: dict[str, Any]) -> bytes:
     """Draw one figure spec with matplotlib's non-interactive Agg canvas and return PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -286,6 +363,18 @@ def figure_png(fig: dict[str, Any]) -> bytes:
             heights = s.get("density", s.get("counts"))
             edges = s["edges"]
             ax.stairs(heights, edges, label=s["label"], fill=s.get("fill", False))
+        if fig.get("overflow_above") is not None:
+            # The last bin also holds every value beyond the range shown: say so on the plot.
+            ax.annotate(
+                f"last bin also counts every value above {fmt(fig['overflow_above'], 3)}",
+                xy=(1.0, 1.0),
+                xycoords="axes fraction",
+                xytext=(-4, -4),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=7,
+            )
     else:
         groups: dict[str, str] = {}
         for s in fig["series"]:
@@ -302,13 +391,22 @@ def figure_png(fig: dict[str, Any]) -> bytes:
                     hi - yi if hi is not None else 0 for yi, hi in zip(y, s["ci_high"], strict=True)
                 ]
                 err = [[max(v, 0) for v in low], [max(v, 0) for v in high]]
-                ax.errorbar(x, y, yerr=err, label=s["label"], capsize=2, **kw)
+                lines = ax.errorbar(x, y, yerr=err, label=s["label"], capsize=2, **kw)
+                if len(x) > 1:
+                    # Bars narrower than a marker vanish: a shaded band keeps the CI visible.
+                    lo_band = [float("nan") if v is None else v for v in s["ci_low"]]
+                    hi_band = [float("nan") if v is None else v for v in s["ci_high"]]
+                    ax.fill_between(
+                        x, lo_band, hi_band, color=lines[0].get_color(), alpha=0.2, linewidth=0
+                    )
             else:
                 ax.plot(x, y, label=s["label"], **kw)
-    for h in fig.get("hlines", []):
-        ax.axhline(h["at"], color="grey", linestyle=":", label=h.get("label"))
-    for v in fig.get("vlines", []):
-        ax.axvline(v["at"], color="grey", linestyle="-.", label=v.get("label"))
+    # Each reference line gets its own style, so that two of them are told apart in print.
+    refs = [("h", h) for h in fig.get("hlines", [])] + [("v", v) for v in fig.get("vlines", [])]
+    for i, (axis, ref) in enumerate(refs):
+        style = _REFERENCE_STYLES[i % len(_REFERENCE_STYLES)]
+        draw = ax.axhline if axis == "h" else ax.axvline
+        draw(ref["at"], label=ref.get("label"), linewidth=1.2, **style)
     ax.set_xscale(fig.get("xscale", "linear"))
     ax.set_yscale(fig.get("yscale", "linear"))
     ax.set_xlabel(fig.get("xlabel", ""))
