@@ -359,8 +359,9 @@ def _laplace_table(ctx: RunContext, cfg: Config, result: StudyResult) -> list[di
             "eta2": "rho_m^2(X, X0) of one coordinate pair (Eq. 5)",
             "tau": "sigma / A, the posterior scale (sigma^2 = 1 - A^2)",
             "p": "dropout probability",
-            "obtained by": "where it says edge, eta2 is the edge formula of the previous column "
-            "(the supremum is not attained), not an independent measurement",
+            "obtained by": "'edge': eta2 is the edge formula of the next column (the supremum is "
+            "not attained), not an independent measurement; 'undecided': a discrete value and "
+            "the edge are within the error, eta2 is the midpoint of [edge, edge + 2 error]",
             "low, high": "eta2 of the vector with the shared scale lies in [low, high]",
         },
     )
