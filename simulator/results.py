@@ -212,7 +212,7 @@ class StudyResult:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         allowed = VERDICTS if kind == CLAIM else FINDING_VERDICTS
         if verdict not in allowed:
-            raise ValueError(f"verdict of a {kind} must be one of {allowed}, got {verdict!r}")
+            raise ValueError(f"verdict must be one of {allowed} for a {kind}, got {verdict!r}")
         if kind == FINDING and prediction is None:
             raise ValueError("a finding needs the project's stated prediction (prediction=...)")
         self.rows.append(

@@ -49,9 +49,9 @@ def _two_kinds() -> StudyResult:
 
 def test_finding_can_never_be_violated() -> None:
     r = StudyResult("s")
-    with pytest.raises(ValueError, match="verdict of a finding"):
+    with pytest.raises(ValueError, match="verdict must be .* for a finding"):
         r.add_verdict("x", "y", VIOLATED, prediction="p", kind="finding")
-    with pytest.raises(ValueError, match="verdict of a claim"):
+    with pytest.raises(ValueError, match="verdict must be .* for a claim"):
         r.add_verdict("x", "y", NOT_AS_PREDICTED)
     with pytest.raises(ValueError, match="kind must be"):
         r.add_verdict("x", "y", HOLDS, kind="opinion")
