@@ -49,9 +49,9 @@ def _two_kinds() -> StudyResult:
 
 def test_finding_can_never_be_violated() -> None:
     r = StudyResult("s")
-    with pytest.raises(ValueError, match="verdict must be .* for a finding"):
+    with pytest.raises(ValueError, match=r"verdict must be .* for a finding"):
         r.add_verdict("x", "y", VIOLATED, prediction="p", kind="finding")
-    with pytest.raises(ValueError, match="verdict must be .* for a claim"):
+    with pytest.raises(ValueError, match=r"verdict must be .* for a claim"):
         r.add_verdict("x", "y", NOT_AS_PREDICTED)
     with pytest.raises(ValueError, match="kind must be"):
         r.add_verdict("x", "y", HOLDS, kind="opinion")
@@ -158,6 +158,12 @@ def test_spherical_clt_lognormal_claim_is_measured_against_the_nearest_gaussian(
 
     result = study.run(RunContext(seed=3, config=study.TINY))
     rows = result.tables["prop2"]["rows"]
+    # The nearest centred Gaussian is never farther than the variance-matched one.
+    for r in rows:
+        assert (
+            r["exact to nearest centred Gaussian"]
+            <= r["exact to variance-matched Gaussian"] + r["quadrature error bound"] + 1e-15
+        ), r
     lognormal = [r for r in rows if r["radial law"] == "log-normal"]
     assert all(
         r["exact to nearest centred Gaussian"] < r["exact to variance-matched Gaussian"]
@@ -190,3 +196,62 @@ def test_alignment_bound_views_check_counts_only_measured_values() -> None:
     assert dpi["measured"]["views measured"] == measured
     laplace = result.tables["laplace-eta2"]["rows"][0]
     assert laplace["eta2, no jitter, obtained by"] == mildness.DISCRETE_VALUE
+
+
+def test_figures_draw_ci_bands_and_tell_reference_lines_apart(monkeypatch) -> None:
+    from matplotlib.axes import Axes
+
+    from simulator.report import figure_png
+
+    bands, refs = [], []
+    fill, hline, vline = Axes.fill_between, Axes.axhline, Axes.axvline
+
+    def record_fill(self, *args, **kwargs):
+        bands.append(args)
+        return fill(self, *args, **kwargs)
+
+    def record_h(self, y, **kwargs):
+        refs.append((kwargs["color"], kwargs["linestyle"]))
+        return hline(self, y, **kwargs)
+
+    def record_v(self, x, **kwargs):
+        refs.append((kwargs["color"], kwargs["linestyle"]))
+        return vline(self, x, **kwargs)
+
+    monkeypatch.setattr(Axes, "fill_between", record_fill)
+    monkeypatch.setattr(Axes, "axhline", record_h)
+    monkeypatch.setattr(Axes, "axvline", record_v)
+    fig = {
+        "id": "f",
+        "title": "t",
+        "series": [
+            {
+                "label": "a",
+                "x": [1, 2, 3],
+                "y": [1.0, 2.0, None],
+                "style": "points",
+                "ci_low": [0.999, 1.999, None],
+                "ci_high": [1.001, 2.001, None],
+            }
+        ],
+        "hlines": [{"at": 1.0, "label": "p"}, {"at": 2.0, "label": "q"}],
+        "vlines": [{"at": 1.5, "label": "r"}],
+    }
+    assert figure_png(fig).startswith(b"\x89PNG")
+    assert len(bands) == 1
+    assert len(refs) == 3 and len(set(refs)) == 3
+
+
+def test_quadrature_noise_is_not_plotted_as_a_distance() -> None:
+    # The chi radius gives an exactly Gaussian sqrt(d) z_1: its computed distances are quadrature
+    # noise and must not appear on the log-scale distance plots.
+    from simulator.studies import spherical_clt as study
+    from simulator.studies.registry import RunContext
+
+    result = study.run(RunContext(seed=3, config=study.TINY))
+    for fig in result.figures:
+        if fig["id"].startswith("prop2-"):
+            chi = next(s for s in fig["series"] if s["label"] == "chi")
+            assert chi["y"] == [None] * len(chi["y"]), fig["id"]
+            lognormal = next(s for s in fig["series"] if s["label"] == "log-normal")
+            assert all(v is not None and v > 0 for v in lognormal["y"]), fig["id"]

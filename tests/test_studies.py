@@ -17,8 +17,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from simulator.report import study_files, table_csv
-from simulator.report import undefined_symbols
+from simulator.report import study_files, table_csv, undefined_symbols
 from simulator.results import FINDING_VERDICTS, VERDICTS, StudyResult
 from simulator.studies import STUDIES, RunContext
 from simulator.studies.registry import SCALES, cell_seed_sequence, register

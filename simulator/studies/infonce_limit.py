@@ -533,7 +533,8 @@ def _tilt_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         }
     )
     result.add_verdict(
-        "Phi is minimised by the uniform law: Phi(vMF(w, s)) > Phi(sigma) for every tilt s > 0",
+        "Phi is minimised by the uniform law: Phi(vMF(w, s)) > Phi(sigma) for every tilt s > 0 of "
+        "the grid",
         "Lemma 2 (Eq. 47); Wang & Isola 2020, App. A",
         combine_verdicts(verdicts),
         measured={"smallest (excess - error)/excess": min_margin, "tilts": len(verdicts)},
