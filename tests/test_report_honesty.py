@@ -27,6 +27,15 @@ from simulator.results import (
 )
 
 
+@pytest.fixture(scope="module")
+def clt_tiny() -> StudyResult:
+    """The spherical-clt study on its TINY config, run once for the tests of this module."""
+    from simulator.studies import spherical_clt as study
+    from simulator.studies.registry import RunContext
+
+    return study.run(RunContext(seed=3, config=study.TINY))
+
+
 def _payload(result: StudyResult) -> dict:
     out = result.to_dict()
     out["provenance"] = {}
@@ -152,11 +161,10 @@ def test_lognormal_row_reports_variance_matched_and_nearest_gaussian() -> None:
     assert not math.isclose(scale, cdfs.sd, rel_tol=1e-3)
 
 
-def test_spherical_clt_lognormal_claim_is_measured_against_the_nearest_gaussian() -> None:
-    from simulator.studies import spherical_clt as study
-    from simulator.studies.registry import RunContext
-
-    result = study.run(RunContext(seed=3, config=study.TINY))
+def test_spherical_clt_lognormal_claim_is_measured_against_the_nearest_gaussian(
+    clt_tiny: StudyResult,
+) -> None:
+    result = clt_tiny
     rows = result.tables["prop2"]["rows"]
     # The nearest centred Gaussian is never farther than the variance-matched one.
     for r in rows:
@@ -242,14 +250,10 @@ def test_figures_draw_ci_bands_and_tell_reference_lines_apart(monkeypatch) -> No
     assert len(refs) == 3 and len(set(refs)) == 3
 
 
-def test_quadrature_noise_is_not_plotted_as_a_distance() -> None:
+def test_quadrature_noise_is_not_plotted_as_a_distance(clt_tiny: StudyResult) -> None:
     # The chi radius gives an exactly Gaussian sqrt(d) z_1: its computed distances are quadrature
     # noise and must not appear on the log-scale distance plots.
-    from simulator.studies import spherical_clt as study
-    from simulator.studies.registry import RunContext
-
-    result = study.run(RunContext(seed=3, config=study.TINY))
-    for fig in result.figures:
+    for fig in clt_tiny.figures:
         if fig["id"].startswith("prop2-"):
             chi = next(s for s in fig["series"] if s["label"] == "chi")
             assert chi["y"] == [None] * len(chi["y"]), fig["id"]
