@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from simulator.cli.common import (
     add_quiet_option,
     check_backend_options,
     command_line,
+    positive_int,
     progress_factory,
     seed_type,
 )
@@ -28,6 +30,7 @@ from simulator.cli.io import (
 from simulator.cli.provenance import provenance, source_state
 from simulator.report import index_markdown, study_files, verdict_counts
 from simulator.studies import STUDIES, RunContext, Study, get_study
+from simulator.studies.executors import EXECUTORS, CellFailedError, Executor, make_executor
 from simulator.studies.registry import SCALES, MemoryStore
 
 #: Default output folder of ``run``: ignored by git, so a quick run never touches the committed
@@ -53,6 +56,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)"
     )
     p.add_argument("--fresh", action="store_true", help="ignore saved cells of an interrupted run")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="serial",
+        help="where cells run: this process, a local process pool, or a Dask cluster (a new "
+        "LocalCluster, or the one at --scheduler); results do not depend on it (default: serial)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int("--workers"),
+        default=None,
+        help="processes or LocalCluster workers (default: number of CPUs)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask)",
+    )
     add_quiet_option(p)
     p.set_defaults(handler=run_studies)
 
@@ -83,6 +105,7 @@ def run_study(
     *,
     store: MemoryStore | None = None,
     config: Any = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run one study and return its result JSON with provenance.
 
@@ -103,6 +126,7 @@ def run_study(
         progress=progress_factory(getattr(args, "quiet", True)),
         store=store,
         config=config,
+        **({} if executor is None else {"executor": executor}),
     )
     start = time.perf_counter()
     result = study.run(ctx).to_dict()
@@ -116,6 +140,8 @@ def run_study(
         backend=backend,
         rng_mode=rng_mode,
         backend_requested=args.backend,
+        executor=ctx.executor.name,
+        workers=ctx.executor.workers,
         wall_time_s=round(wall, 3),
         resumed_cells=resumed,
         resumed_compute_s=round(resumed_s, 3),
@@ -131,6 +157,14 @@ def run_studies(args: argparse.Namespace) -> int:
     get_namespace(args.backend)  # refuse an unavailable backend before any study starts
     check_out_folder(args.out)
     source = source_state(exclude=(args.out,))  # once, before anything is written
+    # Started (or connected) before any study, so a bad executor setting costs nothing.
+    with make_executor(args.executor, args.workers, args.scheduler) as executor:
+        return _run_studies(args, studies, executor, source)
+
+
+def _run_studies(
+    args: argparse.Namespace, studies: list[Study], executor: Executor, source: dict[str, Any]
+) -> int:
     for study in studies:
         backend, _ = effective_backend(study, args.backend, args.rng_mode)
         path = _checkpoint_path(args.out, study.name, args, backend)
@@ -146,7 +180,13 @@ def run_studies(args: argparse.Namespace) -> int:
                     f"[{study.name}] computes with numpy only; backend recorded as numpy",
                     file=sys.stderr,
                 )
-        result = run_study(study, args, source, store=store)
+        try:
+            result = run_study(study, args, source, store=store, executor=executor)
+        except CellFailedError as exc:
+            if exc.__cause__ is not None:
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
+            print(f"infonce-sim run: error: {exc}", file=sys.stderr)
+            return 1
         write_files(args.out, result_files(result))
         store.discard()
         print(

@@ -25,7 +25,6 @@ from simulator.contrastive.infonce import empirical_infonce
 from simulator.contrastive.population import (
     alignment_variance,
     finite_batch_bias_coefficient,
-    phi_vmf_excess,
     population_limit,
 )
 from simulator.results import (
@@ -38,7 +37,7 @@ from simulator.results import (
     series,
     verdict_upper_bound,
 )
-from simulator.sphere.vmf import vmf_pairs
+from simulator.sphere.vmf import vmf_pairs, vmf_uniformity_potential
 from simulator.studies.registry import Cell, RunContext, register
 
 NAME = "infonce-limit"
@@ -138,10 +137,10 @@ def mc_cell(cell: Cell) -> dict[str, Any]:
 def tilt_cell(cell: Cell) -> dict[str, Any]:
     """``Phi(vMF_s) - Phi(sigma)`` over the config's tilts, for key ``("tilt", d, alpha)``."""
     _, d, alpha = cell.key
-    out = [phi_vmf_excess(d, s, alpha) for s in cell.config.tilt_s]
+    out = [vmf_uniformity_potential(d, s, alpha) for s in cell.config.tilt_s]
     return {
-        "s": [r.s for r in out],
-        "excess": [r.value for r in out],
+        "s": [r.kappa for r in out],
+        "excess": [r.gap for r in out],
         "error": [r.error for r in out],
     }
 

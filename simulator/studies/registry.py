@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -29,6 +28,7 @@ import numpy as np
 
 from simulator.backend import get_namespace
 from simulator.results import StudyResult
+from simulator.studies.executors import CellFailedError, Executor, SerialExecutor
 
 SCALES = ("quick", "full")
 T = TypeVar("T")
@@ -147,6 +147,9 @@ class RunContext:
         Saved cells of an interrupted run; :meth:`cell` and :meth:`map` read and fill it.
     config : object, optional
         Overrides the study's config for ``scale`` (tests build tiny ones).
+    executor : Executor
+        Where :meth:`map` runs missing cells (default: serially in this process); its owner
+        opens and closes it (see :mod:`simulator.studies.executors`).
     """
 
     study: str = ""
@@ -158,6 +161,7 @@ class RunContext:
     store: CheckpointStore = field(default_factory=MemoryStore)
     config: Any = None
     addresses: list[str] = field(default_factory=list)
+    executor: Executor = field(default_factory=SerialExecutor)
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
@@ -174,9 +178,16 @@ class RunContext:
         """Return the saved value of cell ``key``, computing and saving it if absent.
 
         ``compute(cell)`` must return JSON-serialisable data and draw its randomness only from
-        ``cell.rng``, so a resumed run reproduces it.
+        ``cell.rng``, so a resumed run reproduces it. A single cell runs in this process whatever
+        the executor: there is nothing to run beside it, and ``compute`` may be a closure.
         """
-        return self.map(compute, [key], config)[0]
+        address = cell_address(key)
+        self.addresses.append(address)
+        if address in self.store:
+            return self.store.get(address)
+        value = compute(self._cell(key, config))
+        self.store.put(address, value)
+        return value
 
     def map(
         self,
@@ -188,8 +199,22 @@ class RunContext:
     ) -> list[T]:
         """Values of the independent cells ``keys``, computing (and saving) the missing ones.
 
-        ``compute`` should be a module-level function of the :class:`Cell` alone so that an
-        executor can run it in another process; results come back in the order of ``keys``.
+        The missing cells run on :attr:`executor`; each result is saved here, in the calling
+        process, as it arrives, and the progress bar counts finished cells. ``compute`` must be
+        a module-level function of the :class:`Cell` alone (an executor sends it to other
+        processes by reference), with the study's parameters in ``config`` or the key.
+
+        Returns
+        -------
+        list
+            Values in the order of ``keys``: saved ones as the store returns them, new ones as
+            ``compute`` returned them.
+
+        Raises
+        ------
+        CellFailedError
+            A cell raised or its worker died. Every cell that finished is saved first and no new
+            cell is started after the failure, so rerunning the same study resumes.
         """
         addresses = [cell_address(k) for k in keys]
         self.addresses.extend(addresses)
@@ -200,11 +225,22 @@ class RunContext:
                 out[i] = self.store.get(address)
             else:
                 todo.append(i)
-        iterator = self.progress(todo, total=len(todo), desc=desc) if desc else todo
-        for i in iterator:
-            start = time.perf_counter()
-            out[i] = compute(self._cell(keys[i], config))
-            self.store.put(addresses[i], out[i], time.perf_counter() - start)
+        outcomes = self.executor.run(compute, [self._cell(keys[i], config) for i in todo])
+        if desc:
+            outcomes = self.progress(outcomes, total=len(todo), desc=desc)
+        failure: tuple[int, BaseException] | None = None
+        saved = 0
+        for outcome in outcomes:
+            if outcome.error is None:
+                i = todo[outcome.index]
+                out[i] = outcome.value
+                self.store.put(addresses[i], outcome.value, outcome.seconds)
+                saved += 1
+            elif failure is None:
+                failure = (outcome.index, outcome.error)
+        if failure is not None:
+            index, error = failure
+            raise CellFailedError(self.study, keys[todo[index]], error, saved) from error
         return out
 
 
