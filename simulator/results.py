@@ -7,6 +7,7 @@ the renderers in :mod:`simulator.report` read the JSON back.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,6 +15,15 @@ HOLDS = "holds"
 VIOLATED = "violated"
 INCONCLUSIVE = "inconclusive"
 VERDICTS = (HOLDS, VIOLATED, INCONCLUSIVE)
+#: Outcome of a finding whose measurement contradicts the project's own stated prediction; a
+#: finding is never ``violated``, which is reserved for claims of the paper.
+NOT_AS_PREDICTED = "not as predicted"
+FINDING_VERDICTS = (HOLDS, NOT_AS_PREDICTED, INCONCLUSIVE)
+#: Kinds of verdict row: a claim of the paper, or a finding of this project measured against the
+#: project's own stated prediction.
+CLAIM = "claim"
+FINDING = "finding"
+KINDS = (CLAIM, FINDING)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,14 @@ def verdict_equivalent(ci_low: float, ci_high: float, predicted: float, margin: 
     return INCONCLUSIVE
 
 
+def as_finding(verdict: str) -> str:
+    """The outcome of a finding from a verdict helper's answer: ``violated`` (the measurement
+    contradicts the stated prediction) becomes ``not as predicted``; the others are unchanged."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    return NOT_AS_PREDICTED if verdict == VIOLATED else verdict
+
+
 def combine_verdicts(verdicts: list[str]) -> str:
     """``violated`` if any is violated, ``holds`` if all hold, else ``inconclusive``."""
     if any(v == VIOLATED for v in verdicts):
@@ -143,9 +161,11 @@ def combine_verdicts(verdicts: list[str]) -> str:
 class StudyResult:
     """Tidy output of one study: verdict rows, tables and figure specifications.
 
-    ``rows`` are the claim-level verdict rows (keys: ``claim``, ``reference``, ``parameters``,
-    ``measured``, ``ci``, ``prediction``, ``verdict``, ``note``). ``tables`` maps a table id to
-    ``{"title", "columns", "rows"}`` with every row a dict keyed by exactly the column names.
+    ``rows`` are the verdict rows (keys: ``claim``, ``kind``, ``reference``, ``parameters``,
+    ``measured``, ``ci``, ``prediction``, ``verdict``, ``note``); ``kind`` says whether the row
+    checks a claim of the paper or states a finding of this project (:meth:`add_verdict`).
+    ``tables`` maps a table id to ``{"title", "columns", "rows", "symbols"}`` with every row a
+    dict keyed by exactly the column names and one value per cell.
     ``figures`` are specs that :mod:`simulator.report` draws. ``title`` and ``claims`` are declared
     once, when the study is registered (:func:`simulator.studies.registry.register`), which fills
     them in the result its study returns.
@@ -170,12 +190,35 @@ class StudyResult:
         prediction: Any = None,
         parameters: dict[str, Any] | None = None,
         note: str = "",
+        kind: str = CLAIM,
     ) -> None:
-        if verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+        """Add one verdict row.
+
+        Parameters
+        ----------
+        claim : str
+            What is checked, in words.
+        reference : str
+            Where the paper states it (a claim), or what the finding builds on.
+        verdict : str
+            For ``kind="claim"`` one of :data:`VERDICTS`; for ``kind="finding"`` one of
+            :data:`FINDING_VERDICTS`, measured against the ``prediction`` the project states
+            (pass a helper's answer through :func:`as_finding`).
+        kind : {'claim', 'finding'}
+            ``claim``: a statement of the paper; ``finding``: the project's own result, which can
+            come out ``not as predicted`` but never ``violated``.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        allowed = VERDICTS if kind == CLAIM else FINDING_VERDICTS
+        if verdict not in allowed:
+            raise ValueError(f"verdict must be one of {allowed} for a {kind}, got {verdict!r}")
+        if kind == FINDING and prediction is None:
+            raise ValueError("a finding needs the project's stated prediction (prediction=...)")
         self.rows.append(
             {
                 "claim": claim,
+                "kind": kind,
                 "reference": reference,
                 "parameters": parameters or {},
                 "measured": measured,
@@ -187,10 +230,21 @@ class StudyResult:
         )
 
     def add_table(
-        self, table_id: str, title: str, columns: list[str], rows: list[dict[str, Any]]
+        self,
+        table_id: str,
+        title: str,
+        columns: list[str],
+        rows: list[dict[str, Any]],
+        *,
+        symbols: dict[str, str] | None = None,
     ) -> None:
         """Add table ``table_id``; each row maps every name of ``columns`` (and nothing else) to
-        its cell, so a value cannot land in the wrong column."""
+        its cell, so a value cannot land in the wrong column.
+
+        Every cell holds one value (a number, a string, a bool or None): an interval goes in
+        separate "CI low" / "CI high" columns, so that CSV and LaTeX readers get one number per
+        cell. ``symbols`` defines every symbol the table uses (rendered under the table).
+        """
         if len(set(columns)) != len(columns):
             raise ValueError(f"table {table_id!r}: column names must be distinct, got {columns}")
         if table_id in self.tables:
@@ -203,10 +257,17 @@ class StudyResult:
                     f"table {table_id!r}: row {i} must be a dict with exactly the columns "
                     f"{columns}, got {got}"
                 )
+            for c in columns:
+                if not isinstance(row[c], str | numbers.Real | None):
+                    raise ValueError(
+                        f"table {table_id!r}: row {i}, column {c!r} must hold one value (number, "
+                        f"string, bool or None), got {type(row[c]).__name__}"
+                    )
         self.tables[table_id] = {
             "title": title,
             "columns": list(columns),
             "rows": [{c: row[c] for c in columns} for row in rows],
+            "symbols": dict(symbols or {}),
         }
 
     def add_figure(self, spec: dict[str, Any]) -> None:
@@ -228,6 +289,13 @@ def keyed_rows(columns: list[str], rows: list[list[Any]]) -> list[dict[str, Any]
             raise ValueError(f"row {i} has {len(row)} cells for {len(columns)} columns {columns}")
         out.append(dict(zip(columns, row, strict=True)))
     return out
+
+
+def interval_cells(name: str, interval: Any) -> dict[str, Any]:
+    """Two table cells ``"{name} low"`` and ``"{name} high"`` for an interval (or two empty cells
+    when there is none), so that a table holds one value per cell."""
+    low, high = (None, None) if interval is None else interval
+    return {f"{name} low": low, f"{name} high": high}
 
 
 def series(

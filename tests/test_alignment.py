@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from harness import assert_within_se
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,7 +76,24 @@ def test_prop1_monte_carlo_gaussian_channel(family: str) -> None:
         rng=np.random.SeedSequence(1, spawn_key=(len(family),)),
     )
     assert r["verdict"] != "violated"
-    assert r["alignment"]["ci"][0] <= r["alignment"]["value"] <= r["alignment"]["ci"][1]
+
+
+def test_prop1_from_pairs_alignment_against_exact_isotropic_value() -> None:
+    # Replaces "the estimate lies inside its own CI" (issue 9 item 2): normalised views of an
+    # isotropic Gaussian pair with correlation r have the exact alignment of
+    # isotropic_gaussian_alignment (checked against Sheppard's formula below); the estimate must
+    # agree with it within its standard error.
+    p, r, n = 8, 0.36, 20_000
+    gen = np.random.default_rng(21)
+    x = gen.standard_normal((n, p))
+    y = r * x + math.sqrt(1 - r * r) * gen.standard_normal((n, p))
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    v = y / np.linalg.norm(y, axis=1, keepdims=True)
+    out = al.prop1_from_pairs(u, v, r)
+    a = out["alignment"]
+    assert_within_se(a["value"], al.isotropic_gaussian_alignment(p, r), a["stderr"])
+    # m = 0 for isotropic views, and the unbiased ||m||^2 is centred there.
+    assert_within_se(out["m2"]["value"], 0.0, out["m2"]["stderr"])
 
 
 def test_vmf_identity_tight_case() -> None:
@@ -182,7 +200,7 @@ def test_study_exact_row_with_uncertain_eta2_can_be_violated(monkeypatch) -> Non
     from simulator.studies import alignment_bound as study
     from simulator.studies.registry import Cell
 
-    monkeypatch.setattr(study, "_eta2_of", lambda channel: (0.0, 1e-6, 0.0, "stub"))
+    monkeypatch.setattr(study, "_eta2_of", lambda channel: (0.0, 1e-6, 0.0, "stub", "stub"))
     monkeypatch.setattr(study, "build_channel", lambda label, setup: ch.bsc(0.0))
     setup = study.ChannelSetup(study.TINY, ())
     cell = study._channel_cell(Cell("alignment-bound", ("channel", "bsc"), 0, setup))

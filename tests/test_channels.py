@@ -119,7 +119,9 @@ def test_channel_hgr_routes() -> None:
     assert g["rho_m"] == pytest.approx(0.7, abs=g["error"] + 1e-9)
     lap = mildness.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("laplace")))
     assert lap["method"] == "numeric"
-    assert abs(lap["eta2"] - 0.36) > 0.1  # differs from A^2 (theory.md section 4)
+    # Independent reference: the closed-form correlation of exponential test functions (see
+    # test_laplace_tail_edge_from_exponential_test_functions) is a rigorous lower bound on rho_m.
+    assert lap["rho_m"] + lap["error"] >= _exponential_test_function_corr(0.6, 0.0, 0.0, 1e-6)
     uni = mildness.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("uniform")), "numeric")
     # Uniform input: at least the Pearson correlation |A| (unit variance), strictly less than 1.
     assert 0.6 - 1e-9 <= uni["rho_m"] < 1.0
@@ -181,34 +183,77 @@ def test_eq53_erasure_check_uses_discretisations_at_the_tail_edge() -> None:
     assert check["direct"] == pytest.approx(check["(1-p) eta2(noise only)"], abs=1e-8)
 
 
+def _exponential_test_function_corr(A: float, noise: float, p: float, eps: float) -> float:
+    """Exact correlation of g = e^{a X0} and h = e^{b X} 1{X kept}, a = b A = 1/2 - eps, for
+    X0 ~ Laplace(0, 1) (M(t) = E e^{t X0} = 1/(1 - t^2)): a lower bound on rho_m(X, X0) computed
+    from the moment generating function alone, independent of the simulator."""
+
+    def m(t: float) -> float:
+        return 1.0 / (1.0 - t * t)
+
+    s2 = 1 - A * A + noise * noise
+    a = 0.5 - eps
+    b = a / A
+    e = math.exp(b * b * s2 / 2)  # E e^{b sigma Z}
+    cov = (1 - p) * (m(a + b * A) - m(a) * m(b * A)) * e
+    var_g = m(2 * a) - m(a) ** 2
+    var_h = (1 - p) * m(2 * b * A) * e**4 - ((1 - p) * m(b * A) * e) ** 2
+    return cov / math.sqrt(var_g * var_h)
+
+
 @pytest.mark.parametrize("A", [0.5, 0.6, 0.8, -0.7])
 @pytest.mark.parametrize(("noise", "p"), [(0.0, 0.0), (0.2, 0.0), (0.2, 0.1)])
 def test_laplace_tail_edge_from_exponential_test_functions(
     A: float, noise: float, p: float
 ) -> None:
-    # Derivation of GaussianChannel.tail_rho: for X0 ~ Laplace(0, 1), M(t) = E e^{t X0} =
-    # 1/(1 - t^2). The test functions g = e^{a X0} and h = e^{b X} 1{X kept} with
-    # a = b A = 1/2 - eps have an exact correlation from M, and it tends to
-    # sqrt(1 - p) exp(-sigma^2/(8 A^2)) as eps -> 0 (error O(eps)), so that is a lower bound on
-    # rho_m(X, X0). At these A the bound is the supremum, so the correlation stays below it.
+    # GaussianChannel.tail_rho against the exact correlation of exponential test functions, which
+    # rises to the edge as eps -> 0 (error O(eps)); at these A the edge is the supremum, so the
+    # correlation stays below it. (tail_rho is not compared with its own formula.)
     c = ch.GaussianChannel(A, ch.input_law("laplace"), jitter=ch.Jitter(noise, p, 0.0))
-    s2 = 1 - A * A + noise * noise
     edge = c.tail_rho()
-    assert edge == pytest.approx(math.sqrt(1 - p) * math.exp(-s2 / (8 * A * A)), rel=1e-15)
-
-    def m(t: float) -> float:
-        return 1.0 / (1.0 - t * t)
-
     for eps in (1e-3, 1e-6):
-        a = 0.5 - eps
-        b = a / A
-        e = math.exp(b * b * s2 / 2)  # E e^{b sigma Z}
-        cov = (1 - p) * (m(a + b * A) - m(a) * m(b * A)) * e
-        var_g = m(2 * a) - m(a) ** 2
-        var_h = (1 - p) * m(2 * b * A) * e**4 - ((1 - p) * m(b * A) * e) ** 2
-        corr = cov / math.sqrt(var_g * var_h)
+        corr = _exponential_test_function_corr(abs(A), noise, p, eps)
         assert corr <= edge
         assert edge - corr < 2 * eps
+
+
+def test_views_dpi_has_no_verdict_when_the_value_is_the_identity() -> None:
+    # Issue 9 item 1: the numeric route and the non-Gaussian closed forms set rho_m(X, Y) = eta2
+    # by the T T* identity; a "holds" there could not come out otherwise.
+    for c, method in (
+        (ch.GaussianChannel(0.6, ch.input_law("laplace")), None),
+        (ch.GaussianChannel(0.6, ch.input_law("uniform")), "numeric"),
+        (ch.VMFChannel(4, 2.0), None),
+    ):
+        r = mildness.channel_hgr(c, method)
+        assert r["dpi"]["verdict"] is None and r["dpi"]["slack"] is None
+        assert r["views_method"] == mildness.VIEWS_IDENTITY
+    # Where the views' value is computed from their own joint law, the verdict stays.
+    g = mildness.channel_hgr(ch.GaussianChannel(0.6, ch.input_law("gaussian")))
+    assert g["views_method"] == mildness.VIEWS_GAUSSIAN and g["dpi"]["verdict"] == "holds"
+    b = mildness.channel_hgr(ch.bsc(0.1))
+    assert b["views_method"] == mildness.VIEWS_DISCRETE and b["dpi"]["verdict"] == "holds"
+
+
+def test_gaussian_views_correlation_is_measured_not_assumed() -> None:
+    # The views of the Gaussian channel are jointly Gaussian with correlation A^2; an independent
+    # Monte Carlo Pearson correlation of simulated views (SE about (1 - r^2)/sqrt(n)) agrees.
+    c = ch.GaussianChannel(0.6, ch.input_law("gaussian"))
+    r = mildness.channel_hgr(c)
+    _, x, y = c.sample(200_000, rng=12)
+    corr = float(np.corrcoef(x.ravel(), y.ravel())[0, 1])
+    assert_within_se(corr, r["rho_m_views"], (1 - corr**2) / math.sqrt(x.size))
+
+
+def test_laplace_eta2_source_says_when_it_is_the_edge() -> None:
+    # Issue 9 item 1: at A = 0.6 the reported eta2 is the edge formula, not a measurement; the
+    # result says so, so that a table showing both does not read as agreement.
+    r = mildness.eq53_eta2(0.6, "laplace")
+    assert r["eta2_plain_source"] in (mildness.EDGE, mildness.UNDECIDED)
+    edge = ch.GaussianChannel(0.6, ch.input_law("laplace")).tail_rho()
+    assert abs(r["eta2_plain"] - edge**2) <= r["eta2_plain_error"]
+    low = mildness.eq53_eta2(0.2, "laplace")
+    assert low["eta2_plain_source"] == mildness.DISCRETE_VALUE
 
 
 def test_ace_ci_for_binned_estimand_is_one_sided() -> None:

@@ -55,8 +55,11 @@ def _toy_run(ctx: RunContext) -> StudyResult:
     result.add_table(
         "cells",
         "Cells",
-        ["i", "mean", "head"],
-        [{"i": i, "mean": v["mean"], "head": v["head"]} for i, v in enumerate(values)],
+        ["i", "mean", "head 0", "head 1", "head 2"],
+        [
+            {"i": i, "mean": v["mean"], **{f"head {j}": h for j, h in enumerate(v["head"])}}
+            for i, v in enumerate(values)
+        ],
     )
     return result
 

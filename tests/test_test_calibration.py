@@ -6,7 +6,7 @@ import pytest
 
 import simulator.studies.test_calibration as tc
 from simulator.report import figure_png, study_markdown
-from simulator.results import VERDICTS
+from simulator.results import FINDING, FINDING_VERDICTS, NOT_AS_PREDICTED
 from simulator.studies import STUDIES, RunContext
 from simulator.studies.registry import MemoryStore
 
@@ -22,12 +22,14 @@ def test_study_rows_tables_and_figures() -> None:
     result = tc.run(RunContext(config=tc.TINY, seed=5))
     claims = [r["claim"] for r in result.rows]
     assert "exact Gaussian independent coordinates: DP pass fraction consistent with 95%" in claims
-    assert all(r["verdict"] in VERDICTS for r in result.rows)
+    # Issue 9 item 3: every row states this project's finding about the paper's tests, never a
+    # "violated" claim of the paper.
+    assert all(r["kind"] == FINDING and r["verdict"] in FINDING_VERDICTS for r in result.rows)
     by_claim = {r["claim"]: r for r in result.rows}
     # Excess kurtosis -6/(d+2) = -0.6 at d = 8 is detected with n = 1000 rows: the pass rates
     # collapse (both tests pass under 20% of coordinates; see the sphere-null tests).
     assert by_claim["paper's tests accept the exact sphere marginal at d=8, n=1000"]["verdict"] == (
-        "violated"
+        NOT_AS_PREDICTED
     )
     assert len(result.tables["pass-rates"]["rows"]) == 4
     assert {f["id"] for f in result.figures} == {"ad-pass", "dp-pass", "ad-mean"}

@@ -372,6 +372,7 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
                 "ylabel": "density",
                 "series": series,
                 "vlines": vlines,
+                "overflow_above": hi,
             }
         )
     if result.cosines is not None:

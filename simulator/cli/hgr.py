@@ -174,6 +174,10 @@ def run_hgr(args: argparse.Namespace) -> int:
         print(f"  closed form           {fmt(out['closed_form'], 10)}")
     print(f"  eta2 = rho_m^2        {fmt(out['eta2'], 10)}  +- {fmt(out['eta2_error'], 2)}")
     print(f"  rho_m(X, Y) views     {fmt(out['rho_m_views'], 10)}  +- {fmt(out['views_error'], 2)}")
-    print(f"  DPI rho_m(X,Y)<=eta2  {out['dpi']['verdict']} (slack {fmt(out['dpi']['slack'], 3)})")
+    if out["dpi"]["verdict"] is None:
+        print(f"  DPI rho_m(X,Y)<=eta2  no verdict: views value {out['views_method']}")
+    else:
+        dpi = out["dpi"]
+        print(f"  DPI rho_m(X,Y)<=eta2  {dpi['verdict']} (slack {fmt(dpi['slack'], 3)})")
     print(f"  note: {out['note']}")
     return 0

@@ -28,7 +28,7 @@ from simulator.cli.io import (
     write_files,
 )
 from simulator.cli.provenance import provenance, source_state
-from simulator.report import index_markdown, study_files
+from simulator.report import index_markdown, study_files, verdict_counts
 from simulator.studies import STUDIES, RunContext, Study, get_study
 from simulator.studies.executors import EXECUTORS, CellFailedError, Executor, make_executor
 from simulator.studies.registry import SCALES, MemoryStore
@@ -189,11 +189,8 @@ def _run_studies(
             return 1
         write_files(args.out, result_files(result))
         store.discard()
-        verdicts = [r["verdict"] for r in result["rows"]]
         print(
-            f"[{study.name}] {verdicts.count('holds')} holds, "
-            f"{verdicts.count('violated')} violated, "
-            f"{verdicts.count('inconclusive')} inconclusive in "
+            f"[{study.name}] {verdict_counts(result['rows'])} in "
             f"{result['provenance']['wall_time_s']:.1f} s -> {args.out / (study.name + '.md')}"
         )
     atomic_write_text(args.out / "index.md", index_markdown(load_results(args.out)))

@@ -32,6 +32,20 @@ def _first_coordinate(z: np.ndarray) -> np.ndarray:
     return z if z.ndim == 1 else z[:, 0]
 
 
+#: How ``rho_m(X, Y)`` of the views was obtained (``views_method`` of :func:`channel_hgr`); only
+#: the identity leaves the Eq. 23 check without a verdict.
+VIEWS_DISCRETE = "exact SVD of the views' joint law"
+VIEWS_GAUSSIAN = "bivariate Gaussian views: |corr(X, Y)| = A^2 (Lancaster)"
+VIEWS_IDENTITY = "by identity rho_m(X, Y) = eta2 (T T*), not measured"
+VIEWS_ACE = "ACE on simulated (X, Y) pairs"
+
+#: How a numeric ``rho_m`` was obtained (:func:`numeric_rho_source`).
+DISCRETISED = "discretised operator"
+DISCRETE_VALUE = "discrete singular value above the edge"
+EDGE = "essential-spectrum edge (set to the edge formula, not measured)"
+UNDECIDED = "discrete value and edge within the error (undecided)"
+
+
 def numeric_rho(
     channel: GaussianChannel, *, with_scale: bool = True, tol: float = 1e-9
 ) -> tuple[float, float, str]:
@@ -45,12 +59,23 @@ def numeric_rho(
     :func:`simulator.hgr.estimators.hgr_numeric` with its grid and domain checks; with the scale
     and Laplace input the domain check is what carries the tail error.
     """
+    value, error, note, _ = numeric_rho_source(channel, with_scale=with_scale, tol=tol)
+    return value, error, note
+
+
+def numeric_rho_source(
+    channel: GaussianChannel, *, with_scale: bool = True, tol: float = 1e-9
+) -> tuple[float, float, str, str]:
+    """:func:`numeric_rho` and how its value was obtained: :data:`DISCRETISED`,
+    :data:`DISCRETE_VALUE`, :data:`EDGE` (the value is the closed-form edge of
+    :meth:`GaussianChannel.tail_rho`, so a table showing both shows one number twice) or
+    :data:`UNDECIDED`; ``"exact"`` at ``A`` in {0, +-1}."""
     from simulator.hgr.estimators import hgr_laplace_gaussian, hgr_numeric
 
     if channel.A == 0.0:
-        return 0.0, 0.0, "A = 0: X independent of X0"
+        return 0.0, 0.0, "A = 0: X independent of X0", "exact"
     if abs(channel.A) == 1.0 and channel.jitter == NO_JITTER:
-        return 1.0, 0.0, "|A| = 1: X is a bijection of X0"
+        return 1.0, 0.0, "|A| = 1: X is a bijection of X0", "exact"
     j = channel.jitter
     if channel.law.name == "laplace" and (j.scale_std == 0 or not with_scale):
         sigma = math.sqrt(1.0 - channel.A**2 + j.noise_std**2)
@@ -64,17 +89,20 @@ def numeric_rho(
             f"even {keep * last['even']:.10g}), essential-spectrum edge {edge:.10g}; "
         )
         if d["edge_ambiguous"]:
+            source = UNDECIDED
             note += (
                 "the discrete value and the edge are within the error of each other: the "
                 "supremum is in [edge, edge + 2 error] and which one attains it is not decided"
             )
         elif r.value - r.error > d["edge"]:
+            source = DISCRETE_VALUE
             note += "a discrete singular value above the edge (attained)"
         else:
+            source = EDGE
             note += "the supremum is the edge (not attained)"
         if j.dropout > 0:
             note += f"; dropout: factor sqrt(1 - p) = {keep:.10g} (erasure)"
-        return keep * r.value, keep * r.error, note
+        return keep * r.value, keep * r.error, note, source
     r = hgr_numeric(channel.scalar_kernel(with_scale=with_scale), tol=tol)
     note = (
         f"discretised, grid change {r.details['grid_error']:.2g}, domain widened "
@@ -82,7 +110,7 @@ def numeric_rho(
     )
     if not r.details["converged"]:
         note += f"; not converged to tol {tol:g}"
-    return r.value, r.error, note
+    return r.value, r.error, note, DISCRETISED
 
 
 def channel_hgr(
@@ -115,14 +143,17 @@ def channel_hgr(
     dict
         ``rho_m``, ``eta2``, ``rho_m_views``, ``method``, ``error`` (absolute error estimate of
         ``rho_m``), ``eta2_error``, ``views_error``, ``ci`` (ACE), ``closed_form`` when known,
-        ``dpi`` (``rho_m_views <= eta2``, Eq. 23, with its verdict) and ``note``.
+        ``views_method``, ``dpi`` (``rho_m_views <= eta2``, Eq. 23, with its verdict, None when
+        the views' value is the identity) and ``note``.
 
     Notes
     -----
     Vector channels with iid coordinates are reduced to one coordinate pair by tensorisation.
-    For the views, ``rho_m(X, Y) = eta2`` exactly (the views' operator is ``T T*``); the exact
-    route computes it independently from the views' joint, the numeric route reports the identity,
-    and ACE estimates it from simulated ``(X, Y)`` pairs.
+    For the views, ``rho_m(X, Y) = eta2`` exactly (the views' operator is ``T T*``). The exact
+    discrete route computes it independently from the views' joint, the Gaussian closed form from
+    the views' bivariate Gaussian law, and ACE estimates it from simulated ``(X, Y)`` pairs; the
+    other routes (numeric, non-Gaussian closed forms) can only report the identity, and then the
+    Eq. 23 check gets no verdict (``dpi['verdict']`` is None, ``views_method`` says why).
     """
     if method is not None and method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -144,10 +175,18 @@ def channel_hgr(
             r = hgr_discrete(joint_from_channel(*disc))
             rv = hgr_discrete(views_joint(*disc))
             rho, err, views, verr, used = r.value, r.error, rv.value, rv.error, "exact"
+            views_how = VIEWS_DISCRETE
             note = "second singular value of the normalised joint"
         elif closed is not None:
-            rho, err, views, verr, used = closed, 0.0, closed * closed, 0.0, "closed-form"
-            note = "closed form (theory.md section 4); views: rho_m(X, Y) = eta2"
+            rho, err, used = closed, 0.0, "closed-form"
+            note = "closed form (theory.md section 4)"
+            if isinstance(channel, GaussianChannel) and channel.law.name == "gaussian":
+                # The views are jointly Gaussian with correlation A^2 Var(X0) / Var(X) = A^2, and
+                # the HGR of a bivariate Gaussian is its |correlation| (Lancaster 1957): computed
+                # from the views' own joint law, not from eta2.
+                views, verr, views_how = channel.A**2, 0.0, VIEWS_GAUSSIAN
+            else:
+                views, verr, views_how = closed * closed, 0.0, VIEWS_IDENTITY
         else:
             raise ValueError(f"no exact HGR for {channel.name}: use --method numeric or ace")
     elif method == "numeric":
@@ -158,8 +197,7 @@ def channel_hgr(
             )
         rho, err, note = numeric_rho(channel, tol=tol)
         used = "numeric"
-        views, verr = rho * rho, 2 * rho * err
-        note += "; views: rho_m(X, Y) = eta2 (T T* identity)"
+        views, verr, views_how = rho * rho, 2 * rho * err, VIEWS_IDENTITY
         if channel.jitter.scale_std > 0 and channel.dim > 1:
             note += (
                 "; one coordinate pair with the shared scale integrated out (a lower bound on "
@@ -177,6 +215,7 @@ def channel_hgr(
         r = hgr_ace(x, x0, rng=g2)
         rv = hgr_ace(x, y, rng=g3)
         rho, err, views, verr, used = r.value, r.error, rv.value, rv.error, "ace"
+        views_how = VIEWS_ACE
         ci = list(r.ci) if r.ci else None
         note = (
             f"ACE on {n_samples} simulated coordinate pairs, bins {r.details['bins']}; "
@@ -194,7 +233,11 @@ def channel_hgr(
     slack = eta2 - views
     allowance = eta2_err + verr
     binned = used == "ace" and any(r.details["binned"] + rv.details["binned"])
-    if binned:
+    if views_how == VIEWS_IDENTITY:
+        # rho_m(X, Y) was set to eta2 by the T T* identity: comparing the two would check nothing.
+        verdict = None
+        note += "; views: rho_m(X, Y) = eta2 by identity (T T*), not measured: no DPI verdict"
+    elif binned:
         # Binned ACE estimands are lower bounds on different targets (binning X0 loses more than
         # binning Y), so their difference says nothing about the sign of eta2 - rho_m(X, Y).
         verdict = "inconclusive"
@@ -213,13 +256,18 @@ def channel_hgr(
         "rho_m": float(rho),
         "eta2": float(eta2),
         "rho_m_views": float(views),
+        "views_method": views_how,
         "method": used,
         "error": float(err),
         "eta2_error": float(eta2_err),
         "views_error": float(verr),
         "ci": ci,
         "closed_form": closed,
-        "dpi": {"claim": "rho_m(X, Y) <= eta2 (Eq. 23)", "slack": float(slack), "verdict": verdict},
+        "dpi": {
+            "claim": "rho_m(X, Y) <= eta2 (Eq. 23)",
+            "slack": None if verdict is None else float(slack),
+            "verdict": verdict,
+        },
         "note": note,
     }
 
@@ -265,7 +313,8 @@ def eq53_eta2(
             return 1.0
         return second_singular_value(_discretised_joint(ch.scalar_kernel(), 32))[0] ** 2
 
-    plain, plain_err = eta2_of(GaussianChannel(A, law))
+    rho, rho_err, _, plain_source = numeric_rho_source(GaussianChannel(A, law), tol=tol)
+    plain, plain_err = rho * rho, 2 * rho * rho_err
     nd = Jitter(jitter.noise_std, jitter.dropout, 0.0)
     nd_channel = GaussianChannel(A, law, jitter=nd)
     noise_dropout, nd_err = eta2_of(nd_channel)
@@ -277,6 +326,7 @@ def eq53_eta2(
         "A2": A * A,
         "eta2_plain": plain,
         "eta2_plain_error": plain_err,
+        "eta2_plain_source": plain_source,
         "eta2_noise_dropout": noise_dropout,
         "eta2_noise_dropout_error": nd_err,
         "erasure_check": {

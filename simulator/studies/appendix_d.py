@@ -97,6 +97,19 @@ def _phase_cell(cell: Cell) -> dict[str, Any]:
     }
 
 
+#: Symbols of the study's tables (Eq. 4, Eq. 52).
+SYMBOLS = {
+    "d": "dimension of the sphere S^{d-1}",
+    "tau": "temperature, alpha = 1/tau",
+    "eta2": "augmentation mildness rho_m^2(X, X0) (Eq. 5)",
+    "J_q": "Phi(mu) - q ||m(mu)||^2 with q = alpha (1 - eta2) (Eq. 52)",
+    "Phi": "uniformity potential (Eq. 4); sigma: the uniform law",
+    "kappa": "vMF concentration",
+    "A_d(kappa)": "mean resultant length of vMF_kappa on S^{d-1}",
+    "Z_d(alpha)": "vMF normalising integral",
+}
+
+
 @register(
     "appendix-d",
     "Appendix D: critical eta2 for sigma to minimise J_q = Phi - q|m|^2 within vMF laws",
@@ -158,6 +171,11 @@ def run(ctx: RunContext) -> StudyResult:
         "Critical eta2 above which sigma is a local / global minimiser of J_q within vMF laws",
         columns,
         keyed_rows(columns, long_rows),
+        symbols=SYMBOLS
+        | {
+            "a": "A_d(alpha)",
+            "error": "quadrature error bound of Phi at the binding kappa over alpha |m|^2",
+        },
     )
     for which in ("local", "global"):
         columns = ["d"] + [f"tau={tau:g}" for tau in cfg.taus]
@@ -170,6 +188,7 @@ def run(ctx: RunContext) -> StudyResult:
                 columns,
                 [[d] + [cells[("phase", d, tau)][which] for tau in cfg.taus] for d in cfg.d_grid],
             ),
+            symbols=SYMBOLS,
         )
     result.add_figure(
         {

@@ -265,7 +265,8 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
                     n,
                     s["R"],
                     lim.limit + s["mean"],
-                    [lim.limit + s["mean"] - zq * s["se"], lim.limit + s["mean"] + zq * s["se"]],
+                    lim.limit + s["mean"] - zq * s["se"],
+                    lim.limit + s["mean"] + zq * s["se"],
                     lim.limit,
                     s["mean"],
                     n * s["mean"],
@@ -294,12 +295,12 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
                 kappa,
                 tau,
                 _slope_of(rms),
-                None if rms is None else rms["ci"],
+                *_ci_of(rms),
                 _slope_of(sdf),
-                None if sdf is None else sdf["ci"],
+                *_ci_of(sdf),
                 _slope_of(bias),
-                None if bias is None else bias["ci"],
-                a["bias_resolved_n"],
+                *_ci_of(bias),
+                len(a["bias_resolved_n"]),
                 *n_bias,
                 a["c1"],
                 math.sqrt(cfg.batch_sizes[-1]) * last["sd"],
@@ -324,6 +325,7 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         "c1 and alpha sd(u.v) are this project's predictions of the bias and fluctuation",
         columns,
         keyed_rows(columns, limit_rows),
+        symbols=SYMBOLS,
     )
     columns = [
         "d",
@@ -332,7 +334,8 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         "N",
         "replicates",
         "mean L_N - log N",
-        "CI of the mean",
+        "CI low of the mean",
+        "CI high of the mean",
         "limit",
         "mean gap",
         "N x mean gap",
@@ -347,18 +350,27 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         f"Monte Carlo L_N - log N per batch size ({int(CONFIDENCE * 100)}% CI of the mean)",
         columns,
         keyed_rows(columns, rows),
+        symbols=SYMBOLS
+        | {
+            "gap": "L_N - log N - limit for one batch; mean gap: its mean over replicates",
+            "sd": "standard deviation of L_N - log N over replicates",
+            "RMS gap": "root mean square of the gap over replicates",
+        },
     )
     columns = [
         "d",
         "kappa",
         "tau",
         "RMS gap slope",
-        "RMS gap slope CI",
+        "RMS gap slope CI low",
+        "RMS gap slope CI high",
         "sd slope",
-        "sd slope CI",
+        "sd slope CI low",
+        "sd slope CI high",
         "mean gap slope",
-        "mean gap slope CI",
-        "N with resolved mean gap",
+        "mean gap slope CI low",
+        "mean gap slope CI high",
+        "number of N with resolved mean gap",
         "largest such N",
         "N x mean gap there",
         "its SE",
@@ -374,6 +386,8 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         "coefficients against this project's predictions",
         columns,
         keyed_rows(columns, finding_rows),
+        symbols=SYMBOLS
+        | {"slope": "d log(quantity) / d log N", "resolved": f"beyond {BIAS_RESOLVED_Z:g} SE"},
     )
     params = {
         "settings (d, kappa, tau)": [list(s) for s in cfg.settings],
@@ -392,13 +406,12 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         "The deviation of L_N - log N from the limit is O(N^-1/2): RMS-deviation slope <= -1/2",
         "Eq. 4 (deviation O(N^-1/2))",
         combine_verdicts(rate_verdicts),
-        measured={
-            _label(a["setting"]): a["rms_fit"]["ci"] if a["rms_fit"] else None for a in analyses
-        },
+        measured={_label(a["setting"]): _slope_of(a["rms_fit"]) for a in analyses},
         prediction=f"slope <= -0.5 (margin {SLOPE_MARGIN})",
         parameters=params,
         note="A slope CI inside [-0.5 - margin, -0.5 + margin] is the rate N^-1/2 itself and "
-        "counts as holds; the RMS deviation is what an O(N^-1/2) bound on one batch concerns.",
+        "counts as holds; the RMS deviation is what an O(N^-1/2) bound on one batch concerns; "
+        "the slopes' CIs are in the 'rates' table.",
     )
     result.notes.append(
         "Finding (this project): the mean gap E[L_N - log N] - L is a bias of order 1/N "
@@ -414,6 +427,28 @@ def _mc_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
         "and the sd slope over moderate N is shallower than -1/2; the RMS deviation, dominated "
         "there by the bias, still falls faster than N^-1/2."
     )
+
+
+#: Symbols shared by the study's tables (Eq. 2, Eq. 4).
+SYMBOLS = {
+    "d": "embedding dimension (sphere S^{d-1})",
+    "kappa": "vMF concentration of the positive pair",
+    "tau": "temperature, alpha = 1/tau",
+    "N": "batch size",
+    "L_N": "empirical InfoNCE loss of one batch (Eq. 2)",
+    "A_d(kappa)": "mean resultant length of vMF_kappa",
+    "E[u.v]": "alignment of a vMF pair, equal to A_d(kappa)",
+    "Phi(sigma)": "uniformity potential of the uniform law, log Z_d(1/tau)",
+    "Z_d": "vMF normalising integral",
+    "limit": "-alpha A_d(kappa) + Phi(sigma) (Eq. 4)",
+    "c1": "this project's predicted bias coefficient, E[L_N - log N] - limit ~ c1/N",
+    "alpha sd(u.v)": "this project's predicted fluctuation coefficient, sd ~ alpha sd(u.v)/sqrt(N)",
+}
+
+
+def _ci_of(fit: dict[str, Any] | None) -> list[float | None]:
+    """The two CI cells of a slope fit (empty when there is no fit)."""
+    return [None, None] if fit is None else list(fit["ci"])
 
 
 def _label(setting: tuple[int, float, float]) -> str:
@@ -470,27 +505,35 @@ def _tilt_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
             verdicts.append(verdict)
             min_margin = min(min_margin, (v - e) / abs(v) if v else -math.inf)
             rows.append([d, alpha, s, v, e, verdict])
-        fig.append(series(f"d={d}, alpha={alpha:g}", c["s"], c["excess"], group=str(d)))
+        # Values not above their quadrature error bound are noise, not a measured excess.
+        shown = [v if v > e else None for v, e in zip(c["excess"], c["error"], strict=True)]
+        fig.append(series(f"d={d}, alpha={alpha:g}", c["s"], shown, group=str(d)))
     columns = ["d", "alpha", "s", "Phi(vMF_s) - Phi(sigma)", "error bound", "verdict"]
     result.add_table(
         "tilts",
         "Phi(vMF(w, s)) - Phi(sigma) over tilts s (one-dimensional quadrature with an error bound)",
         columns,
         keyed_rows(columns, rows),
+        symbols=SYMBOLS
+        | {
+            "s": "concentration of the tilt vMF(w, s) of the embedding law",
+            "error bound": "bound on quadrature, window truncation and Bessel rounding",
+        },
     )
     result.add_figure(
         {
             "id": "phi-tilts",
             "title": "Phi(vMF(w, s)) - Phi(sigma): sigma minimises Phi among vMF tilts",
             "xlabel": "tilt concentration s",
-            "ylabel": "Phi excess",
+            "ylabel": "Phi excess (values below their error bound not drawn)",
             "xscale": "log",
             "yscale": "log",
             "series": fig,
         }
     )
     result.add_verdict(
-        "Phi is minimised by the uniform law: Phi(vMF(w, s)) > Phi(sigma) for every tilt s > 0",
+        "Phi is minimised by the uniform law: Phi(vMF(w, s)) > Phi(sigma) for every tilt s > 0 of "
+        "the grid",
         "Lemma 2 (Eq. 47); Wang & Isola 2020, App. A",
         combine_verdicts(verdicts),
         measured={"smallest (excess - error)/excess": min_margin, "tilts": len(verdicts)},

@@ -175,6 +175,21 @@ def run(ctx: RunContext) -> StudyResult:
     return result
 
 
+#: Symbols of the study's tables (Eqs. 16-19, 41-46).
+SYMBOLS = {
+    "d": "dimension of the sphere S^{d-1}",
+    "kappa": "vMF concentration",
+    "m": "mean embedding E[u], ||m|| = A_d(kappa) for vMF_kappa",
+    "tau": "temperature, alpha = 1/tau",
+    "eta2": "augmentation mildness rho_m^2(X, X0) (Eq. 5)",
+    "beta": "weight of the KL(mu || sigma) regulariser in J~ (Theorem 1)",
+    "beta0": "alpha (1 - eta2) / (C (d - 1)) with C = 1/2 (Theorem 1 (ii))",
+    "beta_c": "exact threshold in beta within the vMF family",
+    "J~": "reduced objective (Eq. 16) with Align at its Prop. 1 ceiling: J~(mu) - J~(sigma) = "
+    "Phi(mu) - Phi(sigma) - alpha (1 - eta2) ||m||^2 + beta KL(mu || sigma)",
+}
+
+
 def _lemma1_part(result: StudyResult, cfg: Route2Config, lemma: list[dict[str, Any]]) -> None:
     rows, worst = [], math.inf
     for d, cell in zip(cfg.lemma1_d, lemma, strict=True):
@@ -204,6 +219,11 @@ def _lemma1_part(result: StudyResult, cfg: Route2Config, lemma: list[dict[str, A
         "Lemma 1 on vMF laws: best constant C supported by the kappa grid, per d",
         columns,
         keyed_rows(columns, rows),
+        symbols=SYMBOLS
+        | {
+            "KL": "KL(vMF_kappa || sigma)",
+            "C": "constant of Lemma 1, KL >= C (d-1) ||m||^2",
+        },
     )
     err = worst * _RATIO_REL_ERR
     result.add_verdict(
@@ -296,6 +316,7 @@ def _theorem1_part(
         "which sigma minimises J~, beside beta0 = alpha(1-eta2)/(C(d-1)), C = 1/2",
         columns,
         keyed_rows(columns, thr_rows),
+        symbols=SYMBOLS,
     )
     columns = [
         "d",
@@ -316,6 +337,12 @@ def _theorem1_part(
         "beta_c ('inf': point mass)",
         columns,
         keyed_rows(columns, min_rows),
+        symbols=SYMBOLS
+        | {
+            "kappa*": "concentration of the minimiser of J~ over the grid",
+            "|m*|": "its mean-embedding norm",
+            "error": "quadrature error bound of the gap",
+        },
     )
     result.add_verdict(
         "with Align(sigma) = eta2 and beta >= beta0, sigma minimises J~ within the vMF family",

@@ -343,6 +343,30 @@ def _at_epoch(history: list[dict[str, Any]], epoch: int) -> dict[str, Any]:
     return min(history, key=lambda h: abs(h["epoch"] - epoch))
 
 
+#: Table 1 columns beside the paper's metrics: key of the history row and column label.
+EXTRA_METRICS = {
+    "null_ad_pass": "Gaussian-null AD pass",
+    "u_ad_pass": "AD pass of u",
+    "alignment": "alignment",
+    "bound": "Prop. 1 bound",
+}
+#: Symbols of the study's tables.
+SYMBOLS = {
+    "cv": "coefficient of variation of the embedding norms",
+    "AD": "Anderson-Darling statistic A^2 per coordinate (pass when A^2 < 0.752)",
+    "ad_mean": "mean Anderson-Darling statistic A^2 over coordinates",
+    "ad_pass": "fraction of coordinates with A^2 < 0.752",
+    "dp_mean": "mean D'Agostino-Pearson p-value over coordinates",
+    "dp_pass": "fraction of coordinates with p > 0.05",
+    "u": "the normalised embedding f(x)/||f(x)||",
+    "alignment": "E[u.v] over held-out positive pairs",
+    "Prop. 1 bound": "eta2 + (1 - eta2)||m||^2 (Eq. 6), m = E[u]",
+    "eta2": "augmentation mildness rho_m^2(X, X0) (Eq. 5)",
+    "CI": "95% interval over seeds",
+    "E0": "before training",
+}
+
+
 def _cell_text(ci: tuple[float, float, float]) -> str:
     return f"{ci[0]:.3g} [{ci[1]:.3g}, {ci[2]:.3g}]"
 
@@ -432,21 +456,22 @@ def _table1(res: StudyResult, cfg: Table1Config, runs: dict) -> None:
         row = [label, c, "last" if epoch is None else epoch]
         for m in METRICS:
             ci = _metric_ci(cfg, runs, s, c, epoch, m)
-            row += [paper[m] if paper else None, _cell_text(ci)]
-        for m in ("null_ad_pass", "u_ad_pass", "alignment", "bound"):
-            row.append(_cell_text(_metric_ci(cfg, runs, s, c, epoch, m)))
+            row += [paper[m] if paper else None, *ci]
+        for m in EXTRA_METRICS:
+            row += list(_metric_ci(cfg, runs, s, c, epoch, m))
         rows.append(row)
     columns = ["column", "loss", "epoch"]
     for m in METRICS:
-        columns += [f"{m} (paper)", f"{m} (ours, CI over seeds)"]
-    columns += ["Gaussian-null AD pass", "AD pass of u", "alignment", "Prop. 1 bound"]
-    columns = columns
+        columns += [f"{m} (paper)", f"{m} (ours)", f"{m} CI low", f"{m} CI high"]
+    for label in EXTRA_METRICS.values():
+        columns += [label, f"{label} CI low", f"{label} CI high"]
     res.add_table(
         "table1",
         "Table 1 synthetic columns: paper beside ours (unnormalised embeddings; mean [95% CI] "
         f"over {cfg.seeds} seeds), with E0 and the non-contrastive controls",
         columns,
         keyed_rows(columns, rows),
+        symbols=SYMBOLS,
     )
     # Verdicts for the paper's claim on trained embeddings.
     for label, s, c, epoch in cols:
@@ -569,10 +594,10 @@ def _prop1(res: StudyResult, cfg: Table1Config, runs: dict, sweeps: dict) -> Non
                 [
                     d,
                     n,
-                    _cell_text(seed_ci([f["alignment"] for f in finals], bounds=(-1.0, 1.0))),
+                    *seed_ci([f["alignment"] for f in finals], bounds=(-1.0, 1.0)),
                     float(np.mean([f["bound"] for f in finals])),
-                    _cell_text(seed_ci([f["uniformity"] for f in finals])),
-                    _cell_text(seed_ci([f["phi"] for f in finals])),
+                    *seed_ci([f["uniformity"] for f in finals]),
+                    *seed_ci([f["phi"] for f in finals]),
                     finals[0]["phi_sigma"],
                 ]
             )
@@ -580,9 +605,15 @@ def _prop1(res: StudyResult, cfg: Table1Config, runs: dict, sweeps: dict) -> Non
         "d",
         "N",
         "alignment",
+        "alignment CI low",
+        "alignment CI high",
         "Prop. 1 bound",
         "uniformity (t = 2)",
+        "uniformity CI low",
+        "uniformity CI high",
         "Phi(mu)",
+        "Phi(mu) CI low",
+        "Phi(mu) CI high",
         "Phi(sigma)",
     ]
     res.add_table(
@@ -590,6 +621,15 @@ def _prop1(res: StudyResult, cfg: Table1Config, runs: dict, sweeps: dict) -> Non
         "Fig. 2: alignment against the Prop. 1 bound, and uniformity, over (d, N) (Laplace)",
         columns,
         keyed_rows(columns, rows),
+        symbols=SYMBOLS
+        | {
+            "d": "embedding dimension",
+            "N": "batch size",
+            "uniformity (t = 2)": "log E exp(-2 ||u - u'||^2) (Wang & Isola 2020)",
+            "Phi(mu)": "plug-in uniformity potential mean_i log mean_{j != i} exp(alpha u_i.u_j) "
+            "of the embedding law mu (Eq. 4)",
+            "Phi(sigma)": "the same for the uniform law sigma on the sphere",
+        },
     )
     res.add_figure(
         {
@@ -688,6 +728,12 @@ def _fig3(res: StudyResult, cfg: Table1Config, sweeps: dict) -> None:
         "Fig. 3: CV of norms against batch size (mean and 95% CI over seeds)",
         columns,
         keyed_rows(columns, rows),
+        symbols={
+            "d": "embedding dimension",
+            "N": "batch size",
+            "CV": "coefficient of variation of the embedding norms, sd/mean",
+            "CI": "95% interval over seeds",
+        },
     )
     res.add_figure(
         {
@@ -712,7 +758,7 @@ def _fig11(res: StudyResult, cfg: Table1Config, fig11: dict) -> None:
             [fig11[("fig11", a, s)]["r_e0"] for s in range(cfg.fig11_seeds)],
             bounds=RANGES["correlation"],
         )
-        rows.append([a, PAPER_FIG11_R, _cell_text(r1), _cell_text(r0)])
+        rows.append([a, PAPER_FIG11_R, *r1, *r0])
         final.append(r1)
         start.append(r0)
         verdict, note = _short_run_guard(
@@ -734,12 +780,27 @@ def _fig11(res: StudyResult, cfg: Table1Config, fig11: dict) -> None:
             f"Finding (Fig. 11, A = {a:g}): Pearson r after training {_cell_text(r1)}, at E0 "
             f"{_cell_text(r0)} (paper about {PAPER_FIG11_R})."
         )
-    columns = ["A", "paper", "ours trained", "ours E0"]
+    columns = [
+        "A",
+        "paper",
+        "ours trained",
+        "trained CI low",
+        "trained CI high",
+        "ours E0",
+        "E0 CI low",
+        "E0 CI high",
+    ]
     res.add_table(
         "fig11",
         "Fig. 11: Pearson correlation of input and embedding log-likelihoods",
         columns,
         keyed_rows(columns, rows),
+        symbols={
+            "A": "Laplace channel gain (Eq. 53)",
+            "r": "Pearson correlation of log p(x) and the embedding's log-density",
+            "CI": "95% interval over seeds",
+            "E0": "before training",
+        },
     )
     xs = list(cfg.fig11_A)
     res.add_figure(

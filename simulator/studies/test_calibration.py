@@ -22,6 +22,7 @@ from simulator.gaussianity.nulls import NULL_LAWS, coordinate_null
 from simulator.results import (
     HOLDS,
     StudyResult,
+    as_finding,
     combine_verdicts,
     series,
     verdict_equivalent,
@@ -124,6 +125,16 @@ def run(ctx: RunContext) -> StudyResult:
         f"Per-coordinate pass rates and mean statistics ({columns} coordinates per cell)",
         list(rows[0]),
         rows,
+        symbols={
+            "n": "rows (sample size) per coordinate tested",
+            "d": "dimension of the sphere S^{d-1}",
+            "Gaussian": "exact N(0, 1) coordinates",
+            "sphere": "coordinates sqrt(d) U_1 of the exact sphere marginal (Lemma 3, Eq. 48)",
+            "AD": f"Anderson-Darling statistic A^2 (SciPy, unmodified), pass when below "
+            f"{AD_CRITICAL_5}",
+            "DP": f"D'Agostino-Pearson normality test p-value, pass when above {DP_ALPHA}",
+            "pass": "fraction of coordinates that pass",
+        },
     )
 
     for test, key in (("DP", "dp_pass"), ("AD", "ad_pass")):
@@ -135,13 +146,14 @@ def run(ctx: RunContext) -> StudyResult:
         result.add_verdict(
             f"exact Gaussian independent coordinates: {test} pass fraction consistent with 95%",
             "Sec. 5 pass rules; question 2",
-            verdict_equivalent(lo, hi, NOMINAL, MARGIN),
+            as_finding(verdict_equivalent(lo, hi, NOMINAL, MARGIN)),
             measured=passed / total,
             ci=(lo, hi),
             prediction=f"{NOMINAL} +- {MARGIN}",
             parameters={"n": list(cfg.n_grid), "d": list(cfg.d_grid), "coordinates": total},
             note="pooled over the grid; Clopper-Pearson 95% interval; not 100%: a 5%-level test "
             "rejects 5% of exact Gaussian coordinates",
+            kind="finding",
         )
 
     smallest: list[dict[str, Any]] = []
@@ -162,7 +174,7 @@ def run(ctx: RunContext) -> StudyResult:
                 result.add_verdict(
                     f"paper's tests accept the exact sphere marginal at d={d}, n={n}",
                     "Lemma 3 (Eq. 48); Sec. 5 pass rules; question 2",
-                    combined,
+                    as_finding(combined),
                     measured={
                         "ad_pass": s["ad_pass"]["fraction"],
                         "dp_pass": s["dp_pass"]["fraction"],
@@ -171,6 +183,7 @@ def run(ctx: RunContext) -> StudyResult:
                     prediction=f"pass rates >= {NOMINAL - ACCEPT_MARGIN:.2f} (95% minus 2 points)",
                     note=f"AD pass CI {_ci_text(s['ad_pass'])}, DP pass CI "
                     f"{_ci_text(s['dp_pass'])}; excess kurtosis of sqrt(d) U_1 is -6/(d+2)",
+                    kind="finding",
                 )
         smallest.append({"n": n, "smallest accepted d": accepted_from})
     result.add_table(
