@@ -48,7 +48,7 @@ from simulator.contrastive.probe import augmentation_eta2_lower, linear_probe
 from simulator.contrastive.trainer import TrainConfig, metrics_block, train
 from simulator.gaussianity.metrics import AD_CRITICAL_5, anderson_normal
 from simulator.gaussianity.nulls import coordinate_null
-from simulator.results import HOLDS, INCONCLUSIVE, VIOLATED, StudyResult, keyed_rows, series
+from simulator.results import HOLDS, INCONCLUSIVE, VIOLATED, StudyResult, series
 from simulator.studies.registry import Cell, RunContext, register
 from simulator.studies.table1_synthetic import pass_ci, seed_ci
 
@@ -383,45 +383,57 @@ def _ci(values: list[dict], metric: str) -> tuple[float, float, float] | None:
     return seed_ci([v[metric] for v in values], bounds=bounds.get(metric))
 
 
+SYMBOLS = {
+    "cv": "coefficient of variation of the embedding norms (Eq. 20)",
+    "AD": "Anderson-Darling statistic A^2 per coordinate (pass when A^2 < 0.752)",
+    "ad_mean": "mean A^2 over coordinates",
+    "ad_pass": "fraction of coordinates with A^2 < 0.752",
+    "dp_mean": "mean D'Agostino-Pearson p-value over coordinates",
+    "dp_pass": "fraction of coordinates with p > 0.05",
+    "u": "the normalised embedding f(x)/||f(x)|| (coordinates scaled by sqrt(d) for the tests)",
+    "alignment": "E[u.v] over held-out pairs of augmented views",
+    "uniformity": "Wang-Isola uniformity loss log E exp(-2||u - v||^2) over held-out pairs",
+    "probe": "linear-probe accuracy (ridge, stratified 5-fold CV on the test split)",
+    "CI": "95% interval over seeds",
+    "E0": "the untrained encoder",
+}
+
+
 def _text(ci: tuple[float, float, float] | None) -> str | None:
+    """An interval for prose (notes), never for a table cell."""
     return None if ci is None else f"{ci[0]:.3g} [{ci[1]:.3g}, {ci[2]:.3g}]"
 
 
+def _estimate_cells(name: str, ci: tuple[float, float, float] | None) -> dict[str, Any]:
+    """Three one-value cells: the mean and the ends of its 95% interval."""
+    mean, low, high = (None, None, None) if ci is None else ci
+    return {name: mean, f"{name} CI low": low, f"{name} CI high": high}
+
+
 def _table(res: StudyResult, cfg: Table1RealConfig, blocks: dict[str, dict]) -> None:
-    columns = ["data", "encoder"]
-    for m in METRICS:
-        columns += [f"{m} (paper, CIFAR-10)", f"{m} (ours)"]
-    columns += [
-        "Gaussian-null AD pass",
-        "sphere-null AD pass (u)",
-        "probe accuracy",
-        "alignment",
-        "uniformity",
-    ]
     rows = []
     for data, block in blocks.items():
         for label, values in block.items():
             if label.startswith("_"):
                 continue
             paper = PAPER_CIFAR.get(label, {}) if data == "digits" else {}
-            row: list[Any] = [data, label]
+            row: dict[str, Any] = {"data": data, "encoder": label}
             for m in METRICS:
-                row += [paper.get(m), _text(_ci(values, m))]
-            row += [
-                f"{np.mean([v['null_ad_pass'] for v in values]):.3g}",
-                f"{np.mean([v['u_null_ad_pass'] for v in values]):.3g}",
-                _text(_ci(values, "probe")),
-                _text(_ci(values, "alignment")),
-                _text(_ci(values, "uniformity")),
-            ]
+                row[f"{m} (paper, CIFAR-10)"] = paper.get(m)
+                row |= _estimate_cells(f"{m} (ours)", _ci(values, m))
+            row["Gaussian-null AD pass"] = float(np.mean([v["null_ad_pass"] for v in values]))
+            row["sphere-null AD pass (u)"] = float(np.mean([v["u_null_ad_pass"] for v in values]))
+            for name in ("probe", "alignment", "uniformity"):
+                row |= _estimate_cells(name, _ci(values, name))
             rows.append(row)
     res.add_table(
         "table1-real",
-        f"Contrastive, supervised, VICReg and untrained (E0) encoders: mean [95% CI] over "
+        f"Contrastive, supervised, VICReg and untrained (E0) encoders: mean and 95% CI over "
         f"{cfg.seeds} seeds; u_* are the normalised embeddings sqrt(d) u; pass fractions pool "
         "the seeds' Clopper-Pearson and t intervals",
-        columns,
-        keyed_rows(columns, rows),
+        list(rows[0]),
+        rows,
+        symbols=SYMBOLS,
     )
 
 
@@ -479,17 +491,18 @@ def _paired_table(res: StudyResult, cfg: Table1RealConfig, blocks: dict[str, dic
         for label, a, b in COMPARISONS:
             if a not in block or b not in block:
                 continue
-            rows.append(
-                [data, label]
-                + [_text(_paired(block, a, b, m)) for m in ("ad_pass", "ad_mean", "u_ad_pass")]
-                + [_text(_paired(block, a, b, "probe"))]
-            )
+            row: dict[str, Any] = {"data": data, "comparison": label}
+            metrics = ("ad_pass", "ad_mean", "u_ad_pass", "probe")
+            for name, metric in zip(columns[2:], metrics, strict=True):
+                row |= _estimate_cells(name, _paired(block, a, b, metric))
+            rows.append(row)
     res.add_table(
         "paired",
-        f"Paired differences over {cfg.seeds} seeds (mean [95% t interval]); findings except "
+        f"Paired differences over {cfg.seeds} seeds (mean and 95% t interval); findings except "
         "the contrastive - supervised rows of the digits, which carry the verdicts",
-        columns,
-        keyed_rows(columns, rows),
+        list(rows[0]),
+        rows,
+        symbols=SYMBOLS,
     )
     block = blocks["digits"]
     vic = _paired(block, "contrastive", "VICReg", "ad_pass")
