@@ -60,6 +60,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n-test", type=int, default=5000, help="held-out items (default 5000)")
     p.add_argument("--eval-every", type=int, default=10, help="epochs between diagnostics")
+    p.add_argument(
+        "--beta",
+        type=float,
+        default=0.0,
+        help="weight >= 0 of the Eq. 11 regulariser beta(-H(rho) + lambda E||z||^2) (default 0)",
+    )
+    p.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=None,
+        help="lambda > 0 of Eq. 11 (default: matched to the untrained encoder's E||z||^2)",
+    )
+    p.add_argument(
+        "--entropy-k",
+        type=int,
+        default=1,
+        help="neighbour order of the entropy estimate, 1 <= k < batch (default 1)",
+    )
     add_backend_options(p)
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
     p.add_argument("--out", type=Path, default=None, help="folder for table, plots, embeddings")
@@ -90,6 +109,9 @@ def build_config(args: argparse.Namespace) -> Any:
         lr=args.lr,
         loss=args.loss,
         eval_every=args.eval_every,
+        beta=args.beta,
+        lam=args.lam,
+        entropy_k=args.entropy_k,
     )
 
 
