@@ -222,3 +222,21 @@ def test_supervised_loss_refuses_the_regulariser() -> None:
     data = DataSetting("gmm", p=8, n_train=64, n_test=32)
     with pytest.raises(ValueError, match="contrastive"):
         TrainConfig(data=data, d=4, batch=16, loss="supervised", beta=1.0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--beta", "-1"], "beta"),
+        (["--beta", "1", "--lambda", "0"], "lambda"),
+        (["--beta", "1", "--entropy-k", "16"], "more samples"),
+    ],
+)
+def test_train_cli_bad_regulariser_flags(flags: list[str], match: str, capsys) -> None:
+    from simulator.cli import main
+
+    base = ["train", "--data", "laplace", "--p", "16", "--n-train", "64", "--n-test", "32"]
+    base += ["--d", "4", "--batch", "16", "--epochs", "1", "--quiet"]
+    assert main(base + flags) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0]

@@ -258,6 +258,12 @@ def report_document(result: dict[str, Any]) -> StudyResult:
     for figure in figures:
         page.add_figure(figure)
     page.notes.append(f"eta2 of the channel: {fmt(result['eta2'])}")
+    if "regulariser" in result:
+        reg = result["regulariser"]
+        page.notes.append(
+            f"Eq. 11 regulariser: beta {fmt(reg['beta'])}, lambda {fmt(reg['lambda'])} "
+            f"({reg['lambda_source']}), Kozachenko-Leonenko entropy with k = {reg['entropy_k']}"
+        )
     if result["diverged"]:
         page.notes.append(result["diverged"])
     return page
