@@ -81,7 +81,7 @@ def _neighbours(z: Any, k: int) -> tuple[Any, Any]:
     rounding = _DUPLICATE_EPS_UNITS * float(xp.finfo(z.dtype).eps) * (sq[:, None] + sq[None, :])
     # The diagonal (self) is a duplicate by this test too; duplicates are excluded as neighbours.
     duplicate = d2 <= rounding
-    distinct = xp.sum(xp.astype(~duplicate, xp.int64), axis=1)
+    distinct = xp.count_nonzero(~duplicate, axis=1)
     if int(xp.min(distinct)) < k:
         raise ValueError(
             f"the entropy estimator needs at least k = {k} rows at a positive distance from every "
@@ -117,8 +117,10 @@ def kl_entropy_and_grad(z: Any, k: int = 1) -> tuple[float, Any]:
         + d * float(xp.mean(xp.log(eps)))
     )
     w = 1.0 / (eps * eps)
-    onehot = xp.astype(xp.arange(n)[None, :] == idx[:, None], z.dtype)
-    weights = onehot * w[:, None]
+    neighbour = xp.arange(n)[None, :] == idx[:, None]
+    weights = xp.where(
+        neighbour, xp.broadcast_to(w[:, None], neighbour.shape), xp.zeros((n, n), dtype=z.dtype)
+    )
     sym = weights + weights.T
     grad = (d / n) * (xp.sum(sym, axis=1)[:, None] * z - sym @ z)
     return value, grad
