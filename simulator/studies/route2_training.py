@@ -361,7 +361,8 @@ def run(ctx: RunContext) -> StudyResult:
         "with k = 1 on each view's half of the batch; beta0 from the midpoint of eta2's interval "
         "and the explicit Lemma 1 constant C = 1/2. KL to the reference uses the same estimator "
         f"on {cfg.n_test} held-out rows in d = {cfg.d}: its bias at this size is not bounded, so "
-        "only its paired differences across beta are read."
+        "only its paired differences across beta are read. Uniformity is Wang & Isola's loss "
+        "log E exp(-2||u - u'||^2): lower is more uniform."
     )
     return res
 
