@@ -79,6 +79,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n-test", type=int, default=5000, help="held-out items (default 5000)")
     p.add_argument("--eval-every", type=int, default=10, help="epochs between diagnostics")
+    p.add_argument(
+        "--beta",
+        type=float,
+        default=0.0,
+        help="weight >= 0 of the Eq. 11 regulariser beta(-H(rho) + lambda E||z||^2) (default 0)",
+    )
+    p.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=None,
+        help="lambda > 0 of Eq. 11 (default: matched to the untrained encoder's E||z||^2)",
+    )
+    p.add_argument(
+        "--entropy-k",
+        type=int,
+        default=1,
+        help="neighbour order of the entropy estimate, 1 <= k < batch (default 1)",
+    )
     add_backend_options(p)
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
     p.add_argument("--out", type=Path, default=None, help="folder for table, plots, embeddings")
@@ -121,6 +140,9 @@ def build_config(args: argparse.Namespace) -> Any:
         lr=args.lr,
         loss=args.loss,
         eval_every=args.eval_every,
+        beta=args.beta,
+        lam=args.lam,
+        entropy_k=args.entropy_k,
     )
 
 
@@ -334,6 +356,12 @@ def report_document(result: dict[str, Any]) -> StudyResult:
     for figure in figures:
         page.add_figure(figure)
     page.notes.append(f"eta2 of the channel: {fmt(result['eta2'])}")
+    if "regulariser" in result:
+        reg = result["regulariser"]
+        page.notes.append(
+            f"Eq. 11 regulariser: beta {fmt(reg['beta'])}, lambda {fmt(reg['lambda'])} "
+            f"({reg['lambda_source']}), Kozachenko-Leonenko entropy with k = {reg['entropy_k']}"
+        )
     if result["diverged"]:
         page.notes.append(result["diverged"])
     return page

@@ -24,6 +24,14 @@ augmentations, labels are the classes; eta2 is not computable and is taken as ``
 result then also holds the embeddings of the clean (unaugmented) test images, before and after
 training.
 
+With ``beta > 0`` the contrastive losses gain Route 2's regulariser
+``beta (-H(rho) + lambda E||z||^2)`` of Eq. 11 on the unnormalised embeddings
+(:mod:`simulator.contrastive.regularisers`: Kozachenko-Leonenko entropy with ``entropy_k``
+neighbours, evaluated on each view's half of the batch separately, so that the rows of one
+estimate are independent items, and averaged). ``lambda`` is given, or by default matched to the
+untrained encoder (:func:`~simulator.contrastive.regularisers.matched_lambda` on the held-out
+embeddings at epoch 0). ``beta = 0`` (the default) leaves training unchanged.
+
 Diagnostics (on one view of each held-out item, drawn once so that epochs are comparable; the
 paper's ``mu = f_hat_* p_X`` of Eq. 3 is the law of one view's embedding):
 
@@ -68,6 +76,7 @@ from simulator.contrastive.infonce import (
     uniformity_potential_at_uniform,
 )
 from simulator.contrastive.optim import Adam
+from simulator.contrastive.regularisers import check_regulariser, matched_lambda, route2_regulariser
 from simulator.contrastive.vicreg import vicreg_loss
 from simulator.gaussianity.metrics import gaussianity_metrics
 from simulator.gaussianity.nulls import CoordinateNull, compare_pass_fraction, coordinate_null
@@ -108,6 +117,12 @@ class TrainConfig:
         Held-out rows used for the pairwise uniformity loss and Phi (``O(rows^2 d)``).
     uniformity_t : float
         ``t`` of Wang & Isola's Gaussian-potential uniformity loss (their default 2).
+    beta : float
+        Weight of the Eq. 11 regulariser, ``>= 0`` (0: none); contrastive losses only.
+    lam : float or None
+        ``lambda > 0`` of Eq. 11; None matches it to the untrained encoder's scale.
+    entropy_k : int
+        Neighbour order of the entropy estimate, ``1 <= entropy_k < batch``.
     """
 
     data: DataSetting = field(default_factory=lambda: DataSetting("laplace"))
@@ -125,6 +140,9 @@ class TrainConfig:
     null_columns: int = 2000
     uniformity_rows: int = 2000
     uniformity_t: float = 2.0
+    beta: float = 0.0
+    lam: float | None = None
+    entropy_k: int = 1
 
     def __post_init__(self) -> None:
         Encoder(self.encoder, self.data.p, self.d, self.hidden)
@@ -143,6 +161,16 @@ class TrainConfig:
         check_int("null_columns", self.null_columns, low=2)
         check_int("uniformity_rows", self.uniformity_rows, low=2)
         check_real("uniformity_t", self.uniformity_t, low=0.0, low_open=True)
+        check_regulariser(self.beta, self.lam)
+        if self.beta > 0.0:
+            if self.loss == "supervised":
+                raise ValueError("beta > 0 (Eq. 11 regulariser) needs a contrastive loss")
+            k = check_int("entropy_k", self.entropy_k, low=1)
+            if k >= self.batch:
+                raise ValueError(
+                    f"entropy_k must lie in [1, batch - 1] = [1, {self.batch - 1}]: the entropy "
+                    f"estimator needs more samples (batch {self.batch}) than neighbours, got {k}"
+                )
 
 
 @dataclass
@@ -151,6 +179,7 @@ class TrainResult:
 
     ``history`` has one dict per evaluation (epoch 0 is the untrained encoder, E0);
     ``diverged`` is None or a message naming the epoch and the last finite values.
+    ``regulariser`` (``beta > 0`` only) records ``beta``, the ``lambda`` used and how it was set.
     ``test_items``, ``embeddings`` (final; non-finite after a divergence) and ``embeddings_e0``
     (untrained encoder) are host arrays of the held-out set (not part of :meth:`to_dict`);
     ``clean_embeddings`` and ``clean_embeddings_e0`` are those of the clean test images of an
@@ -167,6 +196,7 @@ class TrainResult:
     test_items: np.ndarray = field(repr=False)
     clean_embeddings: np.ndarray | None = field(default=None, repr=False)
     clean_embeddings_e0: np.ndarray | None = field(default=None, repr=False)
+    regulariser: dict[str, Any] | None = None
 
     @property
     def final(self) -> dict[str, Any]:
@@ -176,13 +206,16 @@ class TrainResult:
         entropy = self.seed_entropy
         if isinstance(entropy, int) and entropy > 2**53:
             entropy = str(entropy)
-        return {
+        out = {
             "config": self.config,
             "eta2": self.eta2,
             "history": self.history,
             "diverged": self.diverged,
             "seed_entropy": entropy,
         }
+        if self.regulariser is not None:
+            out["regulariser"] = self.regulariser
+        return out
 
 
 def _cross_entropy(logits: Any, onehot: Any) -> tuple[float, Any]:
@@ -326,11 +359,18 @@ def train(
             "normalised": metrics_block(math.sqrt(config.d) * u, null_u, with_cv=False),
         }
 
-    embeddings_e0 = to_host(encode(params, test_x)[0])
+    z_e0 = encode(params, test_x)[0]
+    embeddings_e0 = to_host(z_e0)
     clean_x = clean_e0 = None
     if isinstance(dataset, ImageDataset):
         clean_x = xp.asarray(dataset.clean(dataset.test), dtype=dt)
         clean_e0 = to_host(encode(params, clean_x)[0])
+    regulariser = None
+    if config.beta > 0.0:
+        lam = matched_lambda(z_e0) if config.lam is None else config.lam
+        how = "matched to the untrained held-out scale" if config.lam is None else "given"
+        regulariser = {"beta": config.beta, "lambda": lam, "lambda_source": how}
+        regulariser["entropy_k"] = config.entropy_k
     history = [evaluate(0, None)]
     diverged = None
     if progress is not None:
@@ -367,6 +407,11 @@ def train(
                             z[:b], z[b:], config.tau, loss=config.loss
                         )
                     gz = stack_rows(gx, gy)
+                    if regulariser is not None:
+                        rx, grx = route2_regulariser(z[:b], config.beta, lam, k=config.entropy_k)
+                        ry, gry = route2_regulariser(z[b:], config.beta, lam, k=config.entropy_k)
+                        value += 0.5 * (rx + ry)
+                        gz = gz + 0.5 * stack_rows(grx, gry)
                     grads = {}
                 if not math.isfinite(value):
                     finite = False
@@ -412,6 +457,7 @@ def train(
         test_items=dataset.test,
         clean_embeddings=None if clean_x is None else to_host(encode(params, clean_x)[0]),
         clean_embeddings_e0=clean_e0,
+        regulariser=regulariser,
     )
 
 

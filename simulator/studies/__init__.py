@@ -10,6 +10,7 @@ from simulator.studies import (  # noqa: F401
     infonce_limit,
     proofs,
     route2,
+    route2_training,
     spherical_clt,
     table1_real,
     table1_synthetic,

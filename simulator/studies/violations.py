@@ -10,10 +10,14 @@ interval and is compared with Monte Carlo nulls by Fisher's exact test:
 (b) anisotropic embeddings (uniformity fails) of a given condition number, normalised, before and
     after whitening with a finite sample;
 (c) a mixture of vMF components, one per class (Reviewer 4's question), at several numbers of
-    classes and separations.
-
-Weak and strong augmentation (eta2 near 0 and 1) acts through the Prop. 1 bound and the
-Appendix D objective; it is measured by the ``appendix-d`` study.
+    classes and separations;
+(d) weak and strong augmentation (eta2 near 0 and near 1) through the Prop. 1 bound: with the
+    alignment at its ceiling the objective is Appendix D's ``J_q = Phi - q ||m||^2`` (Eq. 52,
+    ``q = alpha (1 - eta2)``); its minimiser over the vMF family (exact ``Phi`` by quadrature,
+    :mod:`simulator.contrastive.route2`) says whether sigma is the optimum within vMF laws, and
+    where it is not, the optimal tilt's coordinates are sampled (Wood 1994) and put through the
+    paper's tests: the coordinate along the mean direction (the one the tilt changes most) and a
+    coordinate in a random direction (an embedding basis that ignores the tilt).
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from simulator.contrastive.route2 import (
+    global_critical_eta2,
+    minimise_reduced_objective,
+    vmf_profile,
+)
 from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     DP_ALPHA,
@@ -42,6 +51,7 @@ from simulator.sphere.violations import (
     scale_mixture_excess_kurtosis,
     vmf_mixture_columns,
 )
+from simulator.sphere.vmf import kl_to_uniform, mean_resultant_length, vmf_around
 from simulator.studies.registry import Cell, RunContext, register
 
 NAME = "violations"
@@ -72,6 +82,12 @@ class ViolationsConfig:
         Numbers of vMF components.
     resultants : tuple of float
         Mean resultant length ``A_d(kappa)`` of each component (0 is uniform).
+    eta2s : tuple of float
+        Augmentation mildness values of section (d), in ``[0, 1]``.
+    taus : tuple of float
+        Temperatures of section (d) (those of the ``appendix-d`` study).
+    kappas : tuple of float
+        Concentration grid of the search over the vMF family, increasing in ``(0, 10^4]``.
     """
 
     n: int
@@ -83,6 +99,9 @@ class ViolationsConfig:
     whiten_rows: int
     classes: tuple[int, ...]
     resultants: tuple[float, ...]
+    eta2s: tuple[float, ...] = (0.01, 0.1, 0.5, 0.9, 0.99)
+    taus: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5)
+    kappas: tuple[float, ...] = tuple(float(k) for k in np.geomspace(1e-2, 1e4, 31))
 
 
 CONFIGS = {
@@ -119,6 +138,9 @@ TINY = ViolationsConfig(
     whiten_rows=200,
     classes=(2,),
     resultants=(0.8,),
+    eta2s=(0.01, 0.99),
+    taus=(0.1,),
+    kappas=tuple(float(k) for k in np.geomspace(1e-1, 1e3, 9)),
 )
 
 
@@ -201,6 +223,14 @@ SYMBOLS = {
     "null": "the same test's pass fraction on exact draws of the named law",
     "Fisher p": "Fisher exact test of equal pass fractions against that null",
     "Sigma_kk": "diagonal entries of the covariance Sigma",
+}
+#: Symbols of the augmentation table (d), beside those of :data:`SYMBOLS`.
+AUGMENTATION_SYMBOLS = SYMBOLS | {
+    "eta2": "augmentation mildness rho_m^2(X, X0) (Eq. 5)",
+    "tau": "temperature; alpha = 1/tau",
+    "kappa": "concentration of the vMF law vMF(w, kappa)",
+    "A_d": "mean resultant length A_d(kappa) = ||m|| of vMF(w, kappa)",
+    "KL": "KL(vMF || sigma)",
 }
 
 
@@ -411,4 +441,138 @@ def run(ctx: RunContext) -> StudyResult:
     _thin_shell_section(ctx, cfg, nulls, result)
     _anisotropy_section(ctx, cfg, nulls, result)
     _mixture_section(ctx, cfg, nulls, result)
+    _augmentation_section(ctx, cfg, nulls, result)
     return result
+
+
+def _tilt_columns(
+    n: int, d: int, kappa: float, columns: int, gen: np.random.Generator, *, along_mean: bool
+) -> np.ndarray:
+    """``(n, columns)`` independent coordinate columns ``sqrt(d) u_1`` of ``u ~ vMF(w, kappa)``:
+    ``w = e_1`` (the mean direction) or one uniform random ``w`` per column."""
+    if along_mean:
+        w = np.zeros((columns, d))
+        w[:, 0] = 1.0
+    else:
+        w = gen.standard_normal((columns, d))
+        w /= np.linalg.norm(w, axis=1, keepdims=True)
+    u = vmf_around(np.repeat(w, n, axis=0), kappa, rng=gen)
+    return np.sqrt(d) * u[:, 0].reshape(columns, n).T
+
+
+def _augmentation_cell(cell: Cell) -> dict[str, Any]:
+    """Section (d) at one temperature, ``key = ("augmentation", tau)``: the J_q optimum over the
+    vMF family for every eta2 of the config and the paper's tests on its coordinates."""
+    cfg: ViolationsConfig = cell.config
+    tau = float(cell.key[1])
+    profile = vmf_profile(cfg.d, tau, cfg.kappas)
+    crit = global_critical_eta2(profile)
+    gen = cell.rng
+    out = []
+    for eta2 in cfg.eta2s:
+        best = minimise_reduced_objective(profile, eta2, 0.0)
+        row: dict[str, Any] = {"eta2": eta2, "gap": best.value, "gap_error": best.error}
+        row["at_edge"] = best.at_edge
+        if best.kappa == 0.0:
+            row["optimum"] = "sigma"
+        elif np.isinf(best.kappa):
+            row["optimum"] = "point mass"
+        else:
+            row["optimum"] = "vMF tilt"
+            row["kappa"] = best.kappa
+            row["resultant"] = float(mean_resultant_length(cfg.d, best.kappa))
+            row["kl"] = float(kl_to_uniform(cfg.d, best.kappa))
+            for name, along in (("mean", True), ("random", False)):
+                cols = _tilt_columns(cfg.n, cfg.d, best.kappa, cfg.columns, gen, along_mean=along)
+                row[name] = _column_tests(cols)
+        out.append(row)
+    return {"local": crit.local, "global": crit.value, "global_error": crit.error, "rows": out}
+
+
+def _augmentation_section(
+    ctx: RunContext, cfg: ViolationsConfig, nulls: dict[str, Any], result: StudyResult
+) -> None:
+    keys = [("augmentation", tau) for tau in cfg.taus]
+    cells = ctx.map(_augmentation_cell, keys, cfg, desc="augmentation strength")
+    null = nulls["sphere"]
+    rows = []
+    tested = sum(1 for c in cells for r in c["rows"] if r["optimum"] == "vMF tilt") * 2
+    for (_, tau), c in zip(keys, cells, strict=True):
+        for r in c["rows"]:
+            tilt = r["optimum"] == "vMF tilt"
+            row = {
+                "tau": tau,
+                "eta2": r["eta2"],
+                "local critical eta2": c["local"],
+                "global critical eta2": c["global"],
+                "vMF optimum of J_q": r["optimum"],
+                "kappa*": r.get("kappa"),
+                "kappa* at grid edge": r["at_edge"],
+                "A_d(kappa*)": r.get("resultant", 1.0 if r["optimum"] == "point mass" else 0.0),
+                "J_q(opt) - J_q(sigma)": r["gap"],
+                "KL(opt || sigma)": r.get("kl", 0.0 if r["optimum"] == "sigma" else None),
+            }
+            for name, label in (("mean", "mean direction"), ("random", "random direction")):
+                if tilt:
+                    vs = _versus(r[name], null, "sphere")
+                    row |= {
+                        f"AD pass, {label}": r[name]["ad_pass"]["fraction"],
+                        f"AD CI low, {label}": r[name]["ad_pass"]["ci_low"],
+                        f"AD CI high, {label}": r[name]["ad_pass"]["ci_high"],
+                        f"Fisher p vs sphere null, {label}": vs["p_value"],
+                    }
+                else:
+                    row |= {
+                        f"AD pass, {label}": None,
+                        f"AD CI low, {label}": None,
+                        f"AD CI high, {label}": None,
+                        f"Fisher p vs sphere null, {label}": None,
+                    }
+            row["sphere null AD pass"] = null["ad_pass"]["fraction"]
+            rows.append(row)
+    columns = list(rows[0])
+    result.add_table(
+        "augmentation",
+        "(d) Weak and strong augmentation through the Prop. 1 bound: minimiser of "
+        f"J_q = Phi - alpha (1 - eta2)||m||^2 (Eq. 52) over vMF laws on S^{cfg.d - 1} "
+        f"({len(cfg.kappas)}-point concentration grid, refined, with the limits kappa -> 0 and "
+        "kappa -> infinity); for a vMF tilt, the paper's AD pass rate of sqrt(d) u_1 with the "
+        f"mean direction along e_1 or random, n = {cfg.n} rows, {cfg.columns} independent "
+        "columns (sigma: the coordinate is the sphere marginal itself; point mass: every "
+        "coordinate is constant and the tests are undefined)",
+        columns,
+        rows,
+        symbols=AUGMENTATION_SYMBOLS,
+    )
+    for (_, tau), c in zip(keys, cells, strict=True):
+        kinds = {r["eta2"]: r["optimum"] for r in c["rows"]}
+        parts = []
+        for r in c["rows"]:
+            text = f"eta2 = {r['eta2']:g}: {r['optimum']}"
+            if r["optimum"] == "vMF tilt":
+                p_mean = _versus(r["mean"], null, "sphere")["p_value"]
+                p_random = _versus(r["random"], null, "sphere")["p_value"]
+                seen = p_mean < ALPHA / max(1, tested)
+                edge = " or beyond (grid edge)" if r["at_edge"] else ""
+                text += (
+                    f" (kappa* = {r['kappa']:.3g}{edge}, ||m|| = {r['resultant']:.3g}; along the "
+                    f"mean direction AD pass {r['mean']['ad_pass']['fraction']:.3g}, "
+                    + ("told apart from" if seen else "not told apart from")
+                    + " the sphere marginal; in a random direction "
+                    + f"{r['random']['ad_pass']['fraction']:.3g}, "
+                    + ("told apart" if p_random < ALPHA / max(1, tested) else "not told apart")
+                    + ")"
+                )
+            parts.append(text)
+        result.notes.append(
+            f"Finding (augmentation strength, d = {cfg.d}, tau = {tau:g}): sigma is the global "
+            f"optimum of J_q within vMF laws for eta2 >= {c['global']:.4g} (local stability for "
+            f"eta2 > {c['local']:.4g}); "
+            + "; ".join(parts)
+            + "."
+            + (
+                " Weak augmentation (small eta2) makes collapse to a point mass optimal."
+                if kinds.get(min(kinds)) == "point mass"
+                else ""
+            )
+        )
