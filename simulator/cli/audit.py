@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.cli.common import begin_command, bounded_int, seed_type, verb_result
+from simulator.cli.common import begin_command, bounded_int, out_path, seed_type, verb_result
 from simulator.cli.io import result_files, to_json, write_files
 from simulator.gaussianity.audit import (
     MIN_ROWS_AUDIT,
@@ -98,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
     p.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         default=None,
         help="folder for audit.json (with provenance), audit.md, the table as CSV and LaTeX and "
         "the PNG plots; nothing is written without it",

@@ -7,7 +7,9 @@ import argparse
 import math
 import shlex
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +19,38 @@ from simulator.cli.provenance import provenance, source_state
 from simulator.results import StudyResult
 
 T = TypeVar("T")
+
+
+#: The warnings caught by the running command (see :func:`capture_warnings`); the list object
+#: is the one ``warnings.catch_warnings(record=True)`` fills as the command runs.
+_caught: dict[str, list[warnings.WarningMessage]] = {"seen": []}
+
+
+@contextmanager
+def capture_warnings() -> Iterator[None]:
+    """Catch every warning raised while a command runs, so that none reaches the user as a raw
+    Python warning: :func:`verb_result` copies them into the result's notes and the entry point
+    prints them as one-line notes (:func:`warning_lines`)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _caught["seen"] = seen
+        yield
+
+
+def warning_count() -> int:
+    """How many warnings the running command has caught so far."""
+    return len(_caught["seen"])
+
+
+def warning_lines(start: int = 0) -> list[str]:
+    """One line per distinct warning the running (or last) command caught, from the
+    ``start``-th on (see :func:`warning_count`)."""
+    found: list[str] = []
+    for w in _caught["seen"][start:]:
+        line = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        if line not in found:
+            found.append(line)
+    return found
 
 
 def positive_int(name: str) -> Callable[[str], int]:
@@ -37,6 +71,13 @@ def bounded_int(name: str, low: int) -> Callable[[str], int]:
         return int(value)
 
     return parse
+
+
+def out_path(text: str) -> Path:
+    """argparse type of ``--out``: a non-empty path (``Path("")`` would silently mean ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty path")
+    return Path(text)
 
 
 def seed_type(text: str) -> int:
@@ -96,6 +137,8 @@ def verb_result(
     """The result JSON of a verb other than ``run``: the study-shaped ``result`` (tables,
     figures, notes) that :mod:`simulator.report` renders, the verb's own ``data`` (what
     ``--json`` prints) and provenance (``source`` was read at the start of the command)."""
+    for line in warning_lines():
+        result.notes.append(f"warning caught during the computation: {line}")
     return {
         **result.to_dict(),
         "data": data,
@@ -106,10 +149,10 @@ def verb_result(
 def add_out_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         default=None,
-        help=f"folder for {what} (JSON with provenance, Markdown, CSV, LaTeX); nothing is "
-        "written without it",
+        help=f"folder for {what} (JSON with provenance, Markdown, CSV, LaTeX), created with its "
+        "missing parents; nothing is written without it",
     )
 
 

@@ -8,7 +8,6 @@ import argparse
 import io
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from simulator.cli.common import (
     add_backend_options,
     add_quiet_option,
     begin_command,
+    out_path,
     seed_type,
     verb_result,
 )
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-every", type=int, default=10, help="epochs between diagnostics")
     add_backend_options(p)
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="folder for table, plots, embeddings")
+    p.add_argument("--out", type=out_path, default=None, help="folder for table, plots, embeddings")
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     add_quiet_option(p)
     p.set_defaults(handler=run_train)
