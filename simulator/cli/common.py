@@ -80,6 +80,50 @@ def out_path(text: str) -> Path:
     return Path(text)
 
 
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def memory_size(text: str) -> int:
+    """argparse type of ``--max-memory``: bytes, or a number with a K/M/G/T suffix (binary)."""
+    body = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = body[-1:] if body[-1:] in _UNITS else ""
+    try:
+        value = float(body[: len(body) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a size such as 8G, 512M or 1000000 (bytes), got {text!r}"
+        ) from None
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive finite size, got {text!r}")
+    return int(value)
+
+
+def add_memory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse, before any work, a computation estimated to need more memory than SIZE "
+        "(e.g. 8G; default: half the available memory)",
+    )
+
+
+def check_memory_limit(nbytes: float, what: str, max_memory: int | None) -> None:
+    """ValueError naming ``--max-memory`` when ``nbytes`` exceeds the limit (default: half the
+    available memory, :func:`simulator.validation.default_memory_limit`)."""
+    from simulator.validation import check_memory, default_memory_limit
+
+    limit = default_memory_limit() if max_memory is None else max_memory
+    try:
+        check_memory(nbytes, what=what, limit_bytes=limit)
+    except ValueError as exc:
+        source = "--max-memory" if max_memory is not None else "half the available memory"
+        raise ValueError(
+            str(exc).replace("raise the memory limit", f"raise --max-memory (limit: {source})")
+        ) from None
+
+
 def seed_type(text: str) -> int:
     return bounded_int("--seed", 0)(text)
 

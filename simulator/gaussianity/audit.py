@@ -37,10 +37,12 @@ from simulator.gaussianity.metrics import (
     dagostino_pearson_pvalue,
 )
 from simulator.gaussianity.nulls import (
+    NULL_BLOCK_ELEMENTS,
     CoordinateNull,
     NullComparison,
     compare_mean,
     compare_pass_fraction,
+    default_null_columns,
 )
 from simulator.gaussianity.nulls import coordinate_null as _coordinate_null
 from simulator.gaussianity.uniformity import (
@@ -67,8 +69,19 @@ VARIANTS = ("unnormalized", "normalized")
 MIN_ROWS_AUDIT = 20
 #: Family-wise level of the four null comparisons (pass fractions and means of AD and DP).
 CONSISTENCY_LEVEL = 0.05
-#: Float64 elements per working block (row chunks and column blocks): 16 MiB.
+#: Float64 elements per working block (row chunks and column blocks): at most 16 MiB.
 _BLOCK_ELEMENTS = 2**21
+#: Smallest working block: 512 KiB.
+_MIN_BLOCK_ELEMENTS = 2**16
+
+
+def _block_elements(n: int, d: int) -> int:
+    """Float64 elements per working block for an ``(n, d)`` input: an eighth of the input, kept
+    within [2^16, 2^21], so that the blocks of a small file stay small beside it (the working
+    set is a few blocks per thread)."""
+    return max(_MIN_BLOCK_ELEMENTS, min(_BLOCK_ELEMENTS, n * d // 8))
+
+
 #: Default rows of Gine's test: every row up to this many (its cost is quadratic in them).
 GINE_ROWS = 1000
 
@@ -176,7 +189,7 @@ class AuditResult:
 def nonfinite_rows(x: Any) -> np.ndarray:
     """Boolean mask of rows holding a NaN or infinite entry (read in row chunks)."""
     n, d = x.shape
-    step = max(1, _BLOCK_ELEMENTS // max(d, 1))
+    step = max(1, _block_elements(n, d) // max(d, 1))
     bad = np.zeros(n, dtype=bool)
     for i in range(0, n, step):
         bad[i : i + step] = ~np.isfinite(np.asarray(x[i : i + step])).all(axis=1)
@@ -211,6 +224,7 @@ class _Base:
         self.w = whitening
         self.n = x.shape[0]
         self.d = x.shape[1] if whitening is None else whitening.d_out
+        self.block = _block_elements(self.n, max(self.d, x.shape[1]))
 
     def rows(self, i0: int, i1: int) -> np.ndarray:
         block = np.asarray(self.x[i0:i1], dtype=np.float64)
@@ -230,7 +244,7 @@ class _Base:
                 block = block.astype(np.float64)
             return np.ascontiguousarray(block.T)
         out = np.empty((j1 - j0, self.n))
-        step = max(1, _BLOCK_ELEMENTS // self.x.shape[1])
+        step = max(1, self.block // self.x.shape[1])
         for i in range(0, self.n, step):
             out[:, i : i + step] = self.w.apply_columns(self.x[i : i + step], j0, j1).T
         return out
@@ -239,7 +253,7 @@ class _Base:
 def _moments(x: Any) -> tuple[np.ndarray, np.ndarray]:
     """Column means and the ``1/(n-1)`` covariance, accumulated over row chunks."""
     n, d = x.shape
-    step = max(1, _BLOCK_ELEMENTS // d)
+    step = max(1, _block_elements(n, d) // d)
     shift = np.asarray(x[0], dtype=np.float64)  # shifted sums keep the covariance accurate
     total = np.zeros(d)
     cross = np.zeros((d, d))
@@ -361,6 +375,49 @@ class _DirectionEvidence:
     cosines_whitened: CosineResult | None
 
 
+def audit_memory_bytes(n: int, d: int, itemsize: int, options: AuditOptions | None = None) -> int:
+    """Upper estimate of the memory :func:`audit` allocates for an ``(n, d)`` input whose
+    entries take ``itemsize`` bytes (the input itself, e.g. a memory map, not counted).
+
+    Every term is linear in ``n d`` or in one of ``n``, ``d``, except the directions' second
+    moment: ``O(d^2)`` through the scatter when ``d <= n``, ``O(n^2)`` through the Gram matrix
+    when ``d > n``; and the covariance of ``whiten`` on tall data (``O(d^2)``). The working
+    blocks add a constant (row chunks and column blocks of ``2^21`` float64 each, per thread).
+    Callers compare it with a limit before any work (:func:`simulator.validation.check_memory`).
+    """
+    opts = AuditOptions() if options is None else options
+    n = check_int("n", n, low=1)
+    d = check_int("d", d, low=1)
+    itemsize = check_int("itemsize", itemsize, low=1)
+    f8 = 8.0
+    blocks = f8 * _block_elements(n, d) * (6 + 4 * opts.workers)
+    rows = n if opts.max_rows is None else min(n, opts.max_rows)
+    total = blocks
+    if opts.max_rows is not None or opts.drop_nonfinite:
+        total += rows * d * (f8 if opts.drop_nonfinite else itemsize)  # the selected rows
+    n_var = len(opts.variants)
+    total += rows * f8 * (4 + n_var * opts.n_directions)  # norms, masks, projections
+    if d <= opts.mardia_k:
+        total += n_var * rows * d * f8
+    total += rows * f8 * (opts.mardia_k**2 + 2 * opts.mardia_k)  # Mardia's products
+    total += d * f8 * (2 + 2 * n_var + opts.n_directions)  # means, per-coordinate tests
+    wide = d > rows
+    if wide:
+        total += 2 * rows**2 * f8  # the Gram matrix and its nonzero-row copy
+        if opts.whiten is not None:
+            total += 6 * rows * d * f8  # rows in float64, centred, SVD factors, map
+    else:
+        total += 1.5 * d**2 * f8  # the scatter and its float32 products
+        if opts.whiten is not None:
+            total += 6 * d**2 * f8  # cross products, covariance, eigenvectors, map
+    m = min(rows, GINE_ROWS if opts.gine_rows is None else opts.gine_rows)
+    total += 3 * m * d * f8 + 5 * m**2 * f8  # Gine's rows, Gram matrix and angles
+    columns = default_null_columns(rows) if opts.null_columns is None else opts.null_columns
+    total += 2 * f8 * (NULL_BLOCK_ELEMENTS * 3 + 2 * columns)  # two nulls
+    total += 4 * f8 * min(opts.cosine_pairs, rows // 2)  # pair indices and cosines
+    return int(total)
+
+
 def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -> AuditResult:
     """Audit an embedding matrix with the paper's metrics and calibrated nulls.
 
@@ -474,7 +531,7 @@ def _row_pass(
     full = {v: np.empty((n, d)) for v in variants} if d <= opts.mardia_k else {}
     # Under whitening the raw cosines need rows that are nonzero before whitening as well.
     raw_nonzero = np.ones(n, dtype=bool)
-    step = max(1, _BLOCK_ELEMENTS // d)
+    step = max(1, base.block // d)
     for i in range(0, n, step):
         chunk = base.rows(i, i + step)
         if base.w is not None:
@@ -508,7 +565,7 @@ def _direction_gram(base: _Base, norms: np.ndarray) -> np.ndarray:
     inv = np.zeros(base.n)
     inv[nonzero] = 1.0 / norms[nonzero]
     gram = np.zeros((base.n, base.n))
-    width = max(1, _BLOCK_ELEMENTS // base.n)
+    width = max(1, base.block // base.n)
     for j in range(0, base.d, width):
         block = base.columns(j, min(base.d, j + width)).astype(np.float64, copy=False) * inv
         gram += block.T @ block
@@ -585,7 +642,7 @@ def _coordinate_tests(
     variants = opts.variants
     ad = {v: np.empty(d) for v in variants}
     dp = {v: np.empty(d) for v in variants}
-    width = max(1, min(d, _BLOCK_ELEMENTS // n))
+    width = max(1, min(d, base.block // n))
     inv_norms = 1.0 / norms if "normalized" in variants else None
 
     def column_block(j: int) -> None:
@@ -684,7 +741,7 @@ def _variant_audit(
 
 def _pair_cosines(base: _Base, a: np.ndarray, b: np.ndarray) -> CosineResult:
     cos = np.empty(a.size)
-    step = max(1, _BLOCK_ELEMENTS // (4 * base.x.shape[1]))
+    step = max(1, base.block // (4 * base.x.shape[1]))
     for i in range(0, a.size, step):
         ra, rb = base.take(a[i : i + step]), base.take(b[i : i + step])
         # Normalised before the dot product, so that rows near 1e200 or 1e-200 neither overflow

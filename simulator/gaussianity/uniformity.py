@@ -398,7 +398,10 @@ class CosineResult:
 
     ``scaled_sd`` is ``sqrt(d)`` times the sample standard deviation of the cosines (1 under
     the null, since ``E (u.v)^2 = 1/d``); ``ks`` is the Kolmogorov-Smirnov test of
-    ``sqrt(d) cos`` against :func:`simulator.sphere.laws.cdf_1d`.
+    ``sqrt(d) cos`` against :func:`simulator.sphere.laws.cdf_1d`. Disjoint pairs are at most
+    ``n / 2``, which limits the test's power: ``ks_resolution`` is the exact 5% critical value
+    of the KS statistic for ``n_pairs`` pairs (Kolmogorov distances below it are never
+    detected at that level).
     """
 
     n_pairs: int
@@ -408,6 +411,10 @@ class CosineResult:
     ks: TestResult
     cosines: np.ndarray = field(repr=False, compare=False)
 
+    @property
+    def ks_resolution(self) -> float:
+        return float(stats.kstwo.ppf(0.95, self.n_pairs))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_pairs": self.n_pairs,
@@ -415,6 +422,7 @@ class CosineResult:
             "mean": self.mean,
             "scaled_sd": self.scaled_sd,
             "ks": self.ks.to_dict(),
+            "ks_resolution": self.ks_resolution,
         }
 
 
