@@ -162,3 +162,73 @@ def test_closed_pipe_exits_quietly() -> None:
     proc.stderr.close()
     assert proc.wait() == 0
     assert err == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["hgr", "--channel", "qary", "--q", "1000000"],
+        ["hgr", "--channel", "partial-sums", "--n", "100000000", "--m", "50000000"],
+        ["hgr", "--channel", "sparse-binary", "--method", "ace", "--samples", "1e9"],
+        [
+            "hgr",
+            "--channel",
+            "gaussian",
+            "--method",
+            "ace",
+            "--samples",
+            "1e6",
+            "--max-memory",
+            "1M",
+        ],
+        ["train", "--data", "gmm", "--n-train", "1000000000", "--epochs", "1"],
+        ["audit", "EXISTING", "--max-memory", "1K"],
+    ],
+)
+def test_sizes_above_the_memory_limit_refuse_before_work(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    import numpy as np
+
+    import simulator.cli.hgr as hgr_cli
+    import simulator.contrastive.trainer as trainer
+    import simulator.cli.audit as audit_lib
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("computed before refusing")
+
+    monkeypatch.setattr(hgr_cli, "channel_hgr", no_work)
+    monkeypatch.setattr(hgr_cli, "qary_symmetric", no_work)
+    monkeypatch.setattr(trainer, "train", no_work)
+    monkeypatch.setattr(audit_lib, "audit", no_work)
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((30, 4)))
+    argv = [str(path) if a == "EXISTING" else a for a in argv]
+    assert exit_code(argv) == 2
+    err = one_line_error(capsys)
+    assert "memory" in err and "--max-memory" in err
+
+
+def test_numeric_method_on_a_channel_without_kernel_refuses_before_computing(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import simulator.cli.hgr as hgr_cli
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("computed before refusing")
+
+    monkeypatch.setattr(hgr_cli, "channel_hgr", no_work)
+    argv = ["hgr", "--channel", "partial-sums", "--n", "1000", "--m", "10", "--method", "numeric"]
+    assert exit_code(argv) == 2
+    assert "--method numeric applies to" in one_line_error(capsys)
+
+
+def test_max_memory_sizes_parse() -> None:
+    from simulator.cli.common import memory_size
+
+    assert memory_size("8G") == 8 * 2**30
+    assert memory_size("512MiB") == 512 * 2**20
+    assert memory_size("1000") == 1000
+    for bad in ("", "x", "-1G", "inf"):
+        with pytest.raises(Exception, match="size"):
+            memory_size(bad)
