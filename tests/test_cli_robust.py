@@ -190,9 +190,9 @@ def test_sizes_above_the_memory_limit_refuse_before_work(
 ) -> None:
     import numpy as np
 
+    import simulator.cli.audit as audit_lib
     import simulator.cli.hgr as hgr_cli
     import simulator.contrastive.trainer as trainer
-    import simulator.cli.audit as audit_lib
 
     def no_work(*args: object, **kwargs: object) -> None:
         raise AssertionError("computed before refusing")

@@ -139,8 +139,9 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         "--rng-mode",
         choices=RNG_MODES,
         default="host",
-        help="host: draw on the CPU, bit-identical to numpy; device: draw on the "
-        "GPU, faster, statistically equivalent only (default: host)",
+        help="host: draw on the CPU (the same random numbers as --backend numpy; results agree "
+        "up to the device's rounding); device: draw on the GPU, faster, statistically "
+        "equivalent only (default: host)",
     )
 
 

@@ -10,8 +10,8 @@ from simulator.cli.common import (
     add_memory_option,
     add_out_option,
     begin_command,
-    check_memory_limit,
     bounded_int,
+    check_memory_limit,
     seed_type,
     verb_result,
 )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.backend import RNGLike, normalize_rng, seed_entropy
+from simulator.backend import RNGLike, host_only, normalize_rng, seed_entropy
 from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     DP_ALPHA,
@@ -197,6 +197,7 @@ def nonfinite_rows(x: Any) -> np.ndarray:
 
 
 def _validate(x: Any) -> tuple[int, int]:
+    host_only("embeddings", x)
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 2:
         raise ValueError(
