@@ -145,3 +145,17 @@ def test_cosine_result_states_its_resolution() -> None:
     assert res.cosines.n_pairs == 20
     assert res.cosines.ks_resolution == pytest.approx(stats.kstwo.ppf(0.95, 20))
     assert "ks_resolution" in res.cosines.to_dict()
+
+
+def test_wide_pca_whitening_through_the_cli_notes_the_equal_norms(tmp_path, capsys) -> None:
+    # Whitening n rows to rank n - 1 gives every row the norm (n - 1)/sqrt(n): the norm plot
+    # once failed on that ("too many bins"), and the CV is 0 by construction, not evidence.
+    path = tmp_path / "wide.npy"
+    np.save(path, np.random.default_rng(10).standard_normal((25, 300)))
+    argv = ["audit", str(path), "--whiten", "pca", "--null-columns", "100", "--gine-mc", "9"]
+    assert cli.main([*argv, "--mardia-mc", "9", "--out", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    assert "whitening 25 rows to rank 24 gives every row the norm" in text
+    assert (tmp_path / "out" / "audit-norms.png").is_file() or any(
+        p.suffix == ".png" for p in (tmp_path / "out").iterdir()
+    )

@@ -363,7 +363,12 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
     """Figure specs (see :mod:`simulator.report`): norms, AD per variant, cosines."""
     figs = []
     norms = result.norms
-    edges = np.histogram_bin_edges(norms, bins=60)
+    lo, hi = float(norms.min()), float(norms.max())
+    if hi - lo > 1e-9 * max(abs(hi), 1.0):
+        edges = np.histogram_bin_edges(norms, bins=60)
+    else:  # equal norms (whitened wide data, or unit rows): one bin around the common value
+        pad = 1e-3 * max(abs(hi), 1.0)
+        edges = np.array([lo - pad, hi + pad])
     figs.append(
         {
             "id": "norms",

@@ -463,11 +463,14 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
         )
     if "unnormalized" in opts.variants:
         check_moment_scale(float(rows.norms.max()))
+    # Whitening n rows to rank n - 1 (always so when d >= n) gives every centred row the norm
+    # (n - 1) / sqrt(n): U U^T = I - 11^T/n for the left singular vectors of the centred rows.
+    equal_norms = whitening is not None and whitening.rank == base.n - 1
     evidence = _direction_evidence(base, rows, opts, streams)
     nulls = _null_laws(base.n, base.d, opts, streams)
     ad, dp = _coordinate_tests(base, rows.norms, opts)
     variants = {
-        v: _variant_audit(v, base.d, ad[v], dp[v], rows, nulls, opts, streams.mardia)
+        v: _variant_audit(v, base.d, ad[v], dp[v], rows, nulls, opts, streams.mardia, equal_norms)
         for v in opts.variants
     }
     return AuditResult(
@@ -679,12 +682,19 @@ def _variant_audit(
     nulls: dict[str, CoordinateNull],
     opts: AuditOptions,
     gen: np.random.Generator,
+    equal_norms: bool = False,
 ) -> VariantAudit:
     """Table-2 metrics of one variant, its sliced and Mardia evidence and the comparisons of
     its pass fractions and means with each null law."""
     n = rows.norms.size
     if variant == "normalized":
         cv, cv_note = 0.0, "0 by construction: every row has unit norm"
+    elif equal_norms:
+        cv = cv_from_norms(rows.norms)
+        cv_note = (
+            f"0 up to rounding by construction: whitening {n} rows to rank {n - 1} gives every "
+            f"row the norm (n - 1)/sqrt(n) = {(n - 1) / math.sqrt(n):.6g}; no evidence either way"
+        )
     else:
         cv, cv_note = cv_from_norms(rows.norms), "std/mean of the row norms (Eq. 20, ddof = 0)"
     rules = {"ad_critical": opts.ad_critical, "dp_alpha": opts.dp_alpha}
