@@ -10,10 +10,12 @@ Randomness follows SPEC 7: every stochastic public function takes ``rng`` (``Non
 Two RNG modes exist for device arrays:
 
 ``host``
-    draw with the NumPy generator and copy to the device: bit-identical to the CPU results;
+    draw with the NumPy generator and copy to the device: the random numbers are bit-identical
+    to the CPU run's; results computed from them agree with NumPy's up to the rounding of the
+    device's arithmetic (reductions, ``sqrt``, matrix products), not bit for bit;
 ``device``
-    seed a CuPy generator from the NumPy generator and draw on the device: faster, statistically
-    equivalent only.
+    draw on the device with one CuPy generator per top-level call (:class:`Draws`), seeded with
+    64 bits from a child of the call's SeedSequence: faster, statistically equivalent only.
 """
 
 from __future__ import annotations
@@ -57,7 +59,16 @@ def seed_entropy(rng: np.random.Generator) -> Any:
     return None
 
 
+_CUPY_PROBE: dict[str, str | None] = {}
+
+
 def _import_cupy() -> ModuleType:
+    """CuPy, once a tiny kernel has run on the device.
+
+    Counting devices is not enough: without the CUDA runtime libraries (the ``nvidia-*`` wheels
+    of the ``gpu`` extra, or a system toolkit) ``getDeviceCount`` succeeds and the first real
+    kernel fails to compile or load. The probe's outcome is cached per process.
+    """
     try:
         import cupy
     except Exception as exc:  # ImportError, or a CUDA library error raised at import
@@ -65,17 +76,26 @@ def _import_cupy() -> ModuleType:
             "backend 'cupy' requested but CuPy cannot be imported "
             f"({type(exc).__name__}: {exc}); install the 'gpu' extra or use backend 'numpy'"
         ) from exc
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # no driver: CUDARuntimeError
+    if "error" not in _CUPY_PROBE:
+        _CUPY_PROBE["error"] = _probe_device(cupy)
+    if _CUPY_PROBE["error"] is not None:
         raise BackendUnavailableError(
-            f"backend 'cupy' requested but no CUDA device is usable ({exc}); use backend 'numpy'"
-        ) from exc
-    if count < 1:
-        raise BackendUnavailableError(
-            "backend 'cupy' requested but no CUDA device found; use backend 'numpy'"
+            f"backend 'cupy' requested but {_CUPY_PROBE['error']}; use backend 'numpy'"
         )
     return cupy
+
+
+def _probe_device(cupy: ModuleType) -> str | None:
+    """None when a device runs an elementwise kernel and a reduction correctly, else why not."""
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "no CUDA device found"
+        total = float((cupy.arange(4, dtype=cupy.float64) * 2.0).sum())
+    except Exception as exc:  # no driver, no runtime libraries, no kernel compiler
+        return f"no CUDA device is usable ({type(exc).__name__}: {exc})"
+    if total != 12.0:
+        return f"the device probe computed {total} instead of 12"
+    return None
 
 
 def cupy_available() -> bool:
@@ -128,23 +148,62 @@ def to_host(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_only(name: str, x: Any) -> Any:
+    """Refuse a device array where only host code follows, with a message naming ``name``,
+    instead of CuPy's raw ``Implicit conversion to a NumPy array is not allowed``."""
+    if type(x).__module__.startswith("cupy"):
+        raise ValueError(
+            f"{name} must be a host (NumPy) array here: this computation runs on the CPU; "
+            "move it with simulator.backend.to_host first"
+        )
+    return x
+
+
+class Draws:
+    """The random draws of one top-level call in namespace ``xp`` (the RNG dispatcher).
+
+    ``host`` mode draws with the NumPy generator and copies to ``xp``. ``device`` mode (CuPy
+    only) builds one device generator for the whole call, however many chunks it draws: CuPy's
+    legacy :class:`cupy.random.RandomState` on cuRAND's Philox4x32-10, whose host API gives the
+    same stream on every GPU model for a seed, seeded with 64 bits (the width cuRAND takes) from a
+    child of the host generator's SeedSequence; the host stream itself is not advanced.
+    """
+
+    def __init__(self, rng: RNGLike, *, xp: ModuleType = np, rng_mode: str = "host") -> None:
+        if rng_mode not in RNG_MODES:
+            raise ValueError(f"rng_mode must be one of {RNG_MODES}, got {rng_mode!r}")
+        self.host = normalize_rng(rng)
+        self.xp = xp
+        self.device: Any = None
+        if rng_mode == "device" and xp.__name__ == "cupy":
+            child = self.host.spawn(1)[0].bit_generator.seed_seq
+            seed = int(child.generate_state(1, np.uint64)[0])
+            method = xp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
+            self.device = xp.random.RandomState(seed, method=method)
+
+    def standard_normal(self, shape: tuple[int, ...], dtype: str = "float64") -> Any:
+        if self.device is not None:
+            return self.device.standard_normal(shape, dtype=dtype)
+        z = self.host.standard_normal(shape, dtype=dtype)
+        return z if self.xp is np else self.xp.asarray(z)
+
+    def chisquare(self, df: float, size: int, dtype: str = "float64") -> Any:
+        if self.device is not None:
+            return self.device.chisquare(df, size=size, dtype=dtype)
+        q = self.host.chisquare(df, size=size).astype(dtype, copy=False)
+        return q if self.xp is np else self.xp.asarray(q)
+
+
 def standard_normal(
-    rng: np.random.Generator,
+    rng: RNGLike,
     shape: tuple[int, ...],
     *,
     xp: ModuleType = np,
     dtype: str = "float64",
     rng_mode: str = "host",
 ) -> Any:
-    """Draw standard normals of ``shape`` in namespace ``xp`` (see module docstring for modes)."""
-    if rng_mode not in RNG_MODES:
-        raise ValueError(f"rng_mode must be one of {RNG_MODES}, got {rng_mode!r}")
-    if xp is np:
-        return rng.standard_normal(shape, dtype=dtype)
-    if rng_mode == "device" and xp.__name__ == "cupy":
-        device_rng = xp.random.default_rng(int(rng.integers(2**63)))
-        return device_rng.standard_normal(shape, dtype=dtype)
-    return xp.asarray(rng.standard_normal(shape, dtype=dtype))
+    """Draw standard normals of ``shape`` in namespace ``xp`` (one call of :class:`Draws`)."""
+    return Draws(rng, xp=xp, rng_mode=rng_mode).standard_normal(shape, dtype)
 
 
 def synchronize(xp: ModuleType) -> None:

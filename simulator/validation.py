@@ -98,7 +98,9 @@ def row_norms(x: np.ndarray) -> np.ndarray:
     (scale before squaring, as LAPACK's ``dnrm2``); the others keep the one-pass sum of squares.
     A row is zero only when all its entries are zero.
     """
-    x = np.asarray(x)
+    from simulator.backend import host_only
+
+    x = np.asarray(host_only("x", x))
     if x.ndim != 2:
         raise ValueError(f"x must have shape (n, d), got {x.shape}")
     x = x.astype(np.float64, copy=False)

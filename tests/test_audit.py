@@ -252,8 +252,17 @@ def test_refactor_gives_the_pre_refactor_numbers(case: str) -> None:
     }
     # Bit for bit (every float round-trips through JSON exactly), except the negative-pair
     # cosines: they are now products of unit rows (overflow-safe for rows near 1e200), which
-    # moves their last bits.
+    # moves their last bits; and, by design (issue 9 item 14), Mardia's tests of the normalized
+    # variant (now calibrated against uniform directions), the Mardia notes and Gine's method
+    # text (which states its smallest attainable p); the cosines' stated resolution is new.
+    redesigned = ("mardia_note", "/normalized/mardia/", "/uniformity[2]/method")
+    for variant in got["result"].values():
+        for key in ("cosines", "cosines_whitened"):
+            if variant[key] is not None:
+                del variant[key]["ks_resolution"]
     for path, new, old in _differences(got, ref[case]):
+        if any(key in path for key in redesigned):
+            continue
         assert "/cosines" in path, (path, new, old)
         assert new == pytest.approx(old, rel=1e-12, abs=1e-15), (path, new, old)
 

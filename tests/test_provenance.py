@@ -208,11 +208,13 @@ def test_bench_writes_only_with_out(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["bench", "toy", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["rows"] == [row.to_dict()] and printed["provenance"]["backend"] == "numpy"
+    # A bench not registered as computing on the backend is labelled numpy (CPU-only).
+    expected = {**row.to_dict(), "computed_on": "numpy"}
+    assert printed["rows"] == [expected] and printed["provenance"]["backend"] == "numpy"
     assert list(tmp_path.iterdir()) == []
     assert cli.main(["bench", "toy", "--out", "out"]) == 0
     saved = json.loads((tmp_path / "out" / "bench.json").read_text())
-    assert saved["data"] == [row.to_dict()]
+    assert saved["data"] == [expected]
     first = saved["tables"]["timings"]["rows"][0]
     assert [first[c] for c in ("benchmark", "ours [s]", "baseline [s]")] == ["toy", 0.5, 1.0]
     assert "| toy |" in (tmp_path / "out" / "bench.md").read_text()

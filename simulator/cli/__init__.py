@@ -2,17 +2,23 @@
 
 This package is the only place that does I/O. Each sub-command lives in its own module exposing
 ``register(subparsers)``, which adds a parser whose ``handler`` default takes the parsed arguments
-and returns an exit code. Library ``ValueError``\\ s become a one-line error and exit code 2.
+and returns an exit code. Nothing reaches the user as a traceback or a raw warning: library
+``ValueError``\\ s, usage errors, unwritable files and exhausted memory become one line and exit
+code 2; warnings become one-line notes (and notes in the result); a closed output pipe
+(``audit --json | head``) ends the command quietly with exit code 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from simulator import __version__
+from simulator.cli.common import capture_warnings, warning_lines
 
 #: Modules providing sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
@@ -27,8 +33,15 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (the usage block only with --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="infonce-sim",
         description=(
             "Theory-verification simulator for 'InfoNCE Induces Gaussian Distribution' "
@@ -48,11 +61,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    prefix = f"infonce-sim {args.command}"
     try:
-        return int(args.handler(args) or 0)
+        with capture_warnings():
+            code = int(args.handler(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler's guard
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head``): stop quietly, and point stdout at devnull so
+        # that the interpreter's final flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ValueError as exc:
-        print(f"infonce-sim {args.command}: error: {exc}", file=sys.stderr)
+        _print_notes(prefix)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        _print_notes(prefix)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{prefix}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{prefix}: error: out of memory; reduce the sizes", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"infonce-sim {args.command}: interrupted; finished cells are saved", file=sys.stderr)
+        print(f"{prefix}: interrupted; finished cells are saved", file=sys.stderr)
         return 130
+    _print_notes(prefix)
+    return code
+
+
+def _print_notes(prefix: str) -> None:
+    for line in warning_lines():
+        print(f"{prefix}: note: {line}", file=sys.stderr)

@@ -17,13 +17,22 @@ from typing import Any
 
 import numpy as np
 
-from simulator.cli.common import begin_command, bounded_int, seed_type, verb_result
+from simulator.cli.common import (
+    add_memory_option,
+    begin_command,
+    bounded_int,
+    check_memory_limit,
+    out_path,
+    seed_type,
+    verb_result,
+)
 from simulator.cli.io import result_files, to_json, write_files
 from simulator.gaussianity.audit import (
     MIN_ROWS_AUDIT,
     AuditOptions,
     AuditResult,
     audit,
+    audit_memory_bytes,
     audit_row,
 )
 from simulator.report import fmt, markdown_table, table_cells
@@ -95,10 +104,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="Monte Carlo coordinates per null, >= 100 (default: ~2e7 draws / n, 200..20000)",
     )
+    p.add_argument(
+        "--gine-rows",
+        type=bounded_int("--gine-rows", 3),
+        default=None,
+        help="rows of Gine's uniformity test (default: all rows up to 1000)",
+    )
+    p.add_argument(
+        "--gine-mc",
+        type=bounded_int("--gine-mc", 1),
+        default=None,
+        help="Monte Carlo draws of Gine's test (default: 999, fewer (>= 99) for large data; "
+        "p >= 1/(draws + 1))",
+    )
+    p.add_argument(
+        "--mardia-mc",
+        type=bounded_int("--mardia-mc", 1),
+        default=99,
+        help="Monte Carlo draws calibrating Mardia's tests of the normalized variant against "
+        "uniform directions (default 99)",
+    )
+    add_memory_option(p)
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
     p.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         default=None,
         help="folder for audit.json (with provenance), audit.md, the table as CSV and LaTeX and "
         "the PNG plots; nothing is written without it",
@@ -203,6 +233,15 @@ def run_audit(args: argparse.Namespace) -> int:
         max_rows=args.max_rows,
         drop_nonfinite=args.drop_nonfinite,
         null_columns=args.null_columns,
+        gine_rows=args.gine_rows,
+        gine_mc=args.gine_mc,
+        mardia_mc=args.mardia_mc,
+    )
+    n, d = x.shape if x.ndim == 2 else (1, 1)
+    check_memory_limit(
+        audit_memory_bytes(n, max(d, 1), x.dtype.itemsize, options),
+        f"the audit of a {n} x {d} matrix",
+        args.max_memory,
     )
     start = time.perf_counter()
     try:
@@ -308,7 +347,9 @@ def summary_lines(result: AuditResult) -> list[str]:
         if c is not None:
             lines.append(
                 f"negative-pair cosines ({label}, {c.n_pairs} disjoint pairs): mean {fmt(c.mean)}, "
-                f"sqrt(d) sd {fmt(c.scaled_sd)} (null 1), KS vs exact null p = {fmt(c.ks.p_value)}"
+                f"sqrt(d) sd {fmt(c.scaled_sd)} (null 1), KS vs exact null p = {fmt(c.ks.p_value)} "
+                f"(with {c.n_pairs} pairs, Kolmogorov distances below {fmt(c.ks_resolution)} "
+                "are not detected at the 5% level)"
             )
     return lines
 
@@ -322,7 +363,12 @@ def figures(result: AuditResult) -> list[dict[str, Any]]:
     """Figure specs (see :mod:`simulator.report`): norms, AD per variant, cosines."""
     figs = []
     norms = result.norms
-    edges = np.histogram_bin_edges(norms, bins=60)
+    lo, hi = float(norms.min()), float(norms.max())
+    if hi - lo > 1e-9 * max(abs(hi), 1.0):
+        edges = np.histogram_bin_edges(norms, bins=60)
+    else:  # equal norms (whitened wide data, or unit rows): one bin around the common value
+        pad = 1e-3 * max(abs(hi), 1.0)
+        edges = np.array([lo - pad, hi + pad])
     figs.append(
         {
             "id": "norms",

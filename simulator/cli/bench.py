@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from simulator.backend import get_namespace
-from simulator.cli.benches import BENCHES, BenchConfig
+from simulator.cli.benches import BACKEND_BENCHES, BENCHES, BenchConfig
 from simulator.cli.common import (
     add_backend_options,
     add_out_option,
@@ -20,6 +20,7 @@ from simulator.results import StudyResult
 
 COLUMNS = [
     "benchmark",
+    "computed on",
     "ours [s]",
     "baseline [s]",
     "baseline",
@@ -57,10 +58,15 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown benchmark {unknown[0]!r}; known: {', '.join(sorted(BENCHES))}")
     check_backend_options(args.backend, args.rng_mode)
     source = begin_command(args.out)
-    cfg = BenchConfig(get_namespace(args.backend), args.backend, args.repeats)
+    cfg = BenchConfig(get_namespace(args.backend), args.backend, args.repeats, args.rng_mode)
     rows = []
+    where = []
     for name in names:
-        rows += BENCHES[name](cfg)
+        got = BENCHES[name](cfg)
+        rows += got
+        # A CPU-only bench is labelled numpy whatever --backend asked for.
+        label = BACKEND_BENCHES.get(name, lambda c: "numpy")(cfg)
+        where += [label] * len(got)
     page = StudyResult("bench", "Benchmarks: our hot paths beside straightforward baselines", [])
     page.add_table(
         "timings",
@@ -72,6 +78,7 @@ def run_bench(args: argparse.Namespace) -> int:
                     COLUMNS,
                     [
                         r.name,
+                        label,
                         r.ours_s,
                         r.baseline_s,
                         r.baseline,
@@ -83,12 +90,12 @@ def run_bench(args: argparse.Namespace) -> int:
                     strict=True,
                 )
             )
-            for r in rows
+            for r, label in zip(rows, where, strict=True)
         ],
     )
     result = verb_result(
         page,
-        [r.to_dict() for r in rows],
+        [{**r.to_dict(), "computed_on": label} for r, label in zip(rows, where, strict=True)],
         args.argv,
         source,
         backend=args.backend,

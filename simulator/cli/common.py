@@ -7,7 +7,9 @@ import argparse
 import math
 import shlex
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +19,38 @@ from simulator.cli.provenance import provenance, source_state
 from simulator.results import StudyResult
 
 T = TypeVar("T")
+
+
+#: The warnings caught by the running command (see :func:`capture_warnings`); the list object
+#: is the one ``warnings.catch_warnings(record=True)`` fills as the command runs.
+_caught: dict[str, list[warnings.WarningMessage]] = {"seen": []}
+
+
+@contextmanager
+def capture_warnings() -> Iterator[None]:
+    """Catch every warning raised while a command runs, so that none reaches the user as a raw
+    Python warning: :func:`verb_result` copies them into the result's notes and the entry point
+    prints them as one-line notes (:func:`warning_lines`)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _caught["seen"] = seen
+        yield
+
+
+def warning_count() -> int:
+    """How many warnings the running command has caught so far."""
+    return len(_caught["seen"])
+
+
+def warning_lines(start: int = 0) -> list[str]:
+    """One line per distinct warning the running (or last) command caught, from the
+    ``start``-th on (see :func:`warning_count`)."""
+    found: list[str] = []
+    for w in _caught["seen"][start:]:
+        line = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        if line not in found:
+            found.append(line)
+    return found
 
 
 def positive_int(name: str) -> Callable[[str], int]:
@@ -39,6 +73,57 @@ def bounded_int(name: str, low: int) -> Callable[[str], int]:
     return parse
 
 
+def out_path(text: str) -> Path:
+    """argparse type of ``--out``: a non-empty path (``Path("")`` would silently mean ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty path")
+    return Path(text)
+
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def memory_size(text: str) -> int:
+    """argparse type of ``--max-memory``: bytes, or a number with a K/M/G/T suffix (binary)."""
+    body = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = body[-1:] if body[-1:] in _UNITS else ""
+    try:
+        value = float(body[: len(body) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a size such as 8G, 512M or 1000000 (bytes), got {text!r}"
+        ) from None
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive finite size, got {text!r}")
+    return int(value)
+
+
+def add_memory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse, before any work, a computation estimated to need more memory than SIZE "
+        "(e.g. 8G; default: half the available memory)",
+    )
+
+
+def check_memory_limit(nbytes: float, what: str, max_memory: int | None) -> None:
+    """ValueError naming ``--max-memory`` when ``nbytes`` exceeds the limit (default: half the
+    available memory, :func:`simulator.validation.default_memory_limit`)."""
+    from simulator.validation import check_memory, default_memory_limit
+
+    limit = default_memory_limit() if max_memory is None else max_memory
+    try:
+        check_memory(nbytes, what=what, limit_bytes=limit)
+    except ValueError as exc:
+        source = "--max-memory" if max_memory is not None else "half the available memory"
+        raise ValueError(
+            str(exc).replace("raise the memory limit", f"raise --max-memory (limit: {source})")
+        ) from None
+
+
 def seed_type(text: str) -> int:
     return bounded_int("--seed", 0)(text)
 
@@ -54,8 +139,9 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         "--rng-mode",
         choices=RNG_MODES,
         default="host",
-        help="host: draw on the CPU, bit-identical to numpy; device: draw on the "
-        "GPU, faster, statistically equivalent only (default: host)",
+        help="host: draw on the CPU (the same random numbers as --backend numpy; results agree "
+        "up to the device's rounding); device: draw on the GPU, faster, statistically "
+        "equivalent only (default: host)",
     )
 
 
@@ -96,6 +182,8 @@ def verb_result(
     """The result JSON of a verb other than ``run``: the study-shaped ``result`` (tables,
     figures, notes) that :mod:`simulator.report` renders, the verb's own ``data`` (what
     ``--json`` prints) and provenance (``source`` was read at the start of the command)."""
+    for line in warning_lines():
+        result.notes.append(f"warning caught during the computation: {line}")
     return {
         **result.to_dict(),
         "data": data,
@@ -106,10 +194,10 @@ def verb_result(
 def add_out_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         default=None,
-        help=f"folder for {what} (JSON with provenance, Markdown, CSV, LaTeX); nothing is "
-        "written without it",
+        help=f"folder for {what} (JSON with provenance, Markdown, CSV, LaTeX), created with its "
+        "missing parents; nothing is written without it",
     )
 
 

@@ -7,9 +7,11 @@ import json
 import time
 
 from simulator.cli.common import (
+    add_memory_option,
     add_out_option,
     begin_command,
     bounded_int,
+    check_memory_limit,
     seed_type,
     verb_result,
 )
@@ -92,8 +94,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print one JSON object (keys rho_m, eta2, rho_m_views, method, error, ...)",
     )
+    add_memory_option(p)
     add_out_option(p, "hgr.json and hgr.md")
     p.set_defaults(handler=run_hgr)
+
+
+#: Coordinates per simulated item of the channels whose samples are vectors (``sparse-binary``
+#: draws 1024-coordinate items; the others one coordinate per item here).
+_SAMPLE_DIM = {"sparse-binary": 1024}
+
+
+def hgr_memory_bytes(args: argparse.Namespace) -> float:
+    """Upper estimate of the memory of ``hgr`` from the size arguments alone (before the
+    channel is built, which for ``qary`` already allocates its ``q x q`` matrix): the discrete
+    joints and their SVD (``q^2``, ``(n + 1)(m + 1)``, ``rows x columns``), and for ACE the
+    simulated items (three arrays of ``--samples`` items) and the bootstrap tables."""
+    f8 = 8.0
+    if args.channel == "qary":
+        table = float(args.q) ** 2
+    elif args.channel == "partial-sums":
+        table = (float(args.n) + 1) * (float(args.m) + 1) + (float(args.m) + 1) ** 2
+    elif args.channel == "discrete" and args.matrix is not None:
+        table = float(len(args.matrix)) ** 2  # cannot hold more entries than characters
+    else:
+        table = 0.0
+    total = 12 * f8 * table
+    if args.method == "ace" or (args.method is None and args.channel in ("gaussian", "eq53")):
+        total += 3 * f8 * args.samples * _SAMPLE_DIM.get(args.channel, 1) + 16 * f8 * args.samples
+    return total
+
+
+def _numeric_applies(channel: object) -> bool:
+    """Whether ``--method numeric`` applies: a Gaussian channel with a known input density."""
+    return isinstance(channel, GaussianChannel) and channel.law.sampler is None
 
 
 def _json_array(text: str, name: str) -> list:
@@ -128,7 +161,14 @@ def build_channel(args: argparse.Namespace):
 
 def run_hgr(args: argparse.Namespace) -> int:
     source = begin_command(args.out)
+    check_memory_limit(hgr_memory_bytes(args), f"hgr --channel {args.channel}", args.max_memory)
     channel = build_channel(args)
+    if args.method == "numeric" and not _numeric_applies(channel):
+        raise ValueError(
+            "--method numeric applies to Gaussian-channel coordinates (--channel gaussian or "
+            f"eq53) whose input law has a density, not to {channel.name}; use --method exact "
+            "or ace"
+        )
     start = time.perf_counter()
     out = channel_hgr(channel, args.method, n_samples=args.samples, rng=args.seed)
     wall = time.perf_counter() - start

@@ -17,12 +17,24 @@ from simulator.report import study_files
 from simulator.studies.registry import MemoryStore
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; the CLI is single-threaded when it writes.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename.
+
+    The file gets the permissions of an ordinary ``open(path, "w")`` (``0o666`` less the umask):
+    ``mkstemp`` creates its file as ``0o600``, which would otherwise survive the rename.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -77,12 +89,35 @@ def write_files(out: Path, files: dict[str, bytes]) -> None:
 
 
 def check_out_folder(out: Path) -> None:
-    """ValueError before any work if ``--out`` (or its first existing ancestor) is not a folder."""
+    """ValueError before any work unless files can be written into folder ``out``.
+
+    ``out`` may be missing, with missing parents: they are created when the first file is
+    written (as ``mkdir -p``). Refused: an empty path, a path that is (or lies under) an existing
+    file, and a folder whose first existing ancestor cannot be written into; the last is probed
+    by creating and removing a temporary file there, which also catches read-only mounts and
+    folders that permission bits alone would not reveal.
+    """
+    if str(out) == "":
+        raise ValueError("--out must name a folder, got an empty path")
     existing = Path(out)
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if existing.exists() and not existing.is_dir():
+    if not existing.is_dir():
         raise ValueError(f"--out {out}: {existing} exists and is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"--out {out}: cannot write into {existing} ({reason})") from None
+
+
+def remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` if it exists and holds nothing (a finished run's checkpoint folder)."""
+    try:
+        Path(folder).rmdir()
+    except OSError:
+        pass  # missing, or not empty: another run's checkpoints stay
 
 
 class FileCheckpointStore(MemoryStore):

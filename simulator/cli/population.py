@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from simulator.cli.common import bounded_int
-from simulator.cli.io import to_json
+from simulator.cli.common import add_out_option, begin_command, bounded_int, verb_result
+from simulator.cli.io import result_files, to_json, write_files
 from simulator.contrastive.population import population_limit
 from simulator.report import fmt
+from simulator.results import StudyResult
 
 
 def _real(name: str) -> Callable[[str], float]:
@@ -41,10 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tau", type=_real("--tau"), required=True, help="temperature, tau >= 0.01")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_out_option(p, "population.json and population.md")
     p.set_defaults(handler=run_population)
 
 
 def run_population(args: argparse.Namespace) -> int:
+    source = begin_command(args.out)
     r = population_limit(args.d, args.kappa, args.tau)
     out = {
         "d": r.d,
@@ -56,6 +59,30 @@ def run_population(args: argparse.Namespace) -> int:
         "limit": r.limit,
         "error": r.error,
     }
+    page = StudyResult(
+        "population",
+        f"Population limit of L_N - log N for vMF pairs, d = {r.d}, kappa = {fmt(r.kappa)}, "
+        f"tau = {fmt(r.tau)}",
+        ["Eq. 4"],
+    )
+    page.add_table(
+        "limit",
+        "Terms of the population limit (Eq. 4) and the bound on its numerical error",
+        ["quantity", "value"],
+        [
+            {"quantity": q, "value": out[key]}
+            for q, key in (
+                ("alpha = 1/tau", "alpha"),
+                ("alignment E[u.v] = A_d(kappa)", "alignment"),
+                ("Phi(sigma) = log Z_d(alpha)", "phi_sigma"),
+                ("limit of L_N - log N", "limit"),
+                ("error bound of the limit", "error"),
+            )
+        ],
+    )
+    result = verb_result(page, out, args.argv, source, backend="numpy", rng_mode=None)
+    if args.out is not None:
+        write_files(args.out, result_files(result))
     if args.json:
         print(to_json(out, indent=None))
         return 0

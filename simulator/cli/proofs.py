@@ -7,10 +7,9 @@ write the same ``proofs.json`` and ``proofs.md``; nothing is written without ``-
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import begin_command
+from simulator.cli.common import begin_command, out_path
 from simulator.cli.io import result_files, to_json, write_files
 from simulator.cli.run import DEFAULT_SEED, run_study
 from simulator.report import markdown_table
@@ -39,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print a JSON list of {id, reference, method, status, evidence}",
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="folder for proofs.json, proofs.md, CSV, LaTeX"
+        "--out", type=out_path, default=None, help="folder for proofs.json, proofs.md, CSV, LaTeX"
     )
     p.set_defaults(handler=run_proofs)
 

@@ -16,14 +16,18 @@ from simulator.cli.common import (
     add_quiet_option,
     check_backend_options,
     command_line,
+    out_path,
     positive_int,
     progress_factory,
     seed_type,
+    warning_count,
+    warning_lines,
 )
 from simulator.cli.io import (
     FileCheckpointStore,
     atomic_write_text,
     check_out_folder,
+    remove_if_empty,
     result_files,
     write_files,
 )
@@ -53,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seed", type=seed_type, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})"
     )
     p.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)"
+        "--out", type=out_path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)"
     )
     p.add_argument("--fresh", action="store_true", help="ignore saved cells of an interrupted run")
     p.add_argument(
@@ -82,7 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=list_studies)
 
     p = subparsers.add_parser("report", help="re-render reports from saved JSON, no recomputation")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder holding the study JSON")
+    p.add_argument(
+        "--out", type=out_path, default=DEFAULT_OUT, help="folder holding the study JSON"
+    )
     p.set_defaults(handler=rerender)
 
 
@@ -129,8 +135,12 @@ def run_study(
         **({} if executor is None else {"executor": executor}),
     )
     start = time.perf_counter()
+    caught_before = warning_count()
     result = study.run(ctx).to_dict()
     wall = time.perf_counter() - start
+    result["notes"] = result.get("notes", []) + [
+        f"warning caught during the computation: {line}" for line in warning_lines(caught_before)
+    ]
     result["provenance"] = provenance(
         source,
         command=command_line(args.argv),
@@ -151,7 +161,8 @@ def run_study(
 
 
 def run_studies(args: argparse.Namespace) -> int:
-    names = args.studies or sorted(STUDIES)
+    # A study named twice runs once, in the order of its first mention.
+    names = list(dict.fromkeys(args.studies)) or sorted(STUDIES)
     studies = [get_study(n) for n in names]
     check_backend_options(args.backend, args.rng_mode)
     get_namespace(args.backend)  # refuse an unavailable backend before any study starts
@@ -189,6 +200,7 @@ def _run_studies(
             return 1
         write_files(args.out, result_files(result))
         store.discard()
+        remove_if_empty(path.parent)
         print(
             f"[{study.name}] {verdict_counts(result['rows'])} in "
             f"{result['provenance']['wall_time_s']:.1f} s -> {args.out / (study.name + '.md')}"

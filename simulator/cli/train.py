@@ -21,8 +21,11 @@ import numpy as np
 from simulator.backend import get_namespace
 from simulator.cli.common import (
     add_backend_options,
+    add_memory_option,
     add_quiet_option,
     begin_command,
+    check_memory_limit,
+    out_path,
     seed_type,
     verb_result,
 )
@@ -100,8 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_backend_options(p)
     p.add_argument("--seed", type=seed_type, default=0, help="root seed (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="folder for table, plots, embeddings")
+    p.add_argument("--out", type=out_path, default=None, help="folder for table, plots, embeddings")
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    add_memory_option(p)
     add_quiet_option(p)
     p.set_defaults(handler=run_train)
 
@@ -200,6 +204,20 @@ def image_metrics(run: Any, config: Any, rng: Any) -> dict[str, Any]:
         "normalised": metrics_block(math.sqrt(d) * u, null_u, with_cv=False),
         "probe": probe.to_dict(),
     }
+
+
+def train_memory_bytes(config: Any) -> float:
+    """Upper estimate of a training run's memory from its sizes: the item sets and one view of
+    each in float64 (``3 (n_train + n_test) p``), the encoder's parameters with Adam's two
+    moments and gradients (``4 (p h + h d)`` for an MLP of width ``h``, ``4 p d`` linear), a
+    batch's activations and the held-out embeddings with their evaluation copies
+    (``8 n_test d``)."""
+    data = config.data
+    width = config.hidden if config.encoder == "mlp" else 0
+    params = data.p * config.d if width == 0 else data.p * width + width * config.d
+    items = 3.0 * (data.n_train + data.n_test) * data.p
+    batch = 8.0 * config.batch * (data.p + width + config.d) + 4.0 * config.batch**2
+    return 8.0 * (items + 4.0 * params + batch + 8.0 * data.n_test * config.d)
 
 
 def final_metrics(result: dict[str, Any]) -> dict[str, Any]:
@@ -388,6 +406,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     source = begin_command(args.out)
     config = build_config(args)
+    check_memory_limit(
+        train_memory_bytes(config), f"train --data {config.data.name} --d {args.d}", args.max_memory
+    )
     from simulator.backend import normalize_rng
     from simulator.contrastive.images import ImageSetting
     from simulator.contrastive.probe import check_probe_labels

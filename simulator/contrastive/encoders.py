@@ -8,7 +8,7 @@ without knowing the architecture. ``forward(params, x)`` returns the embeddings 
 
 Initialisation (the paper does not state it): PyTorch's default for ``nn.Linear``, every weight
 and bias iid ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, drawn on the host from the given generator
-and copied to the namespace (bit-identical across backends).
+and copied to the namespace (the same initial weights on every backend).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ paper's ``mu = f_hat_* p_X`` of Eq. 3 is the law of one view's embedding):
   for ``z``, the exact uniform-sphere coordinate for ``u``).
 
 Arrays live in the namespace ``xp`` (NumPy or CuPy); data and initial weights are drawn on the
-host (bit-identical across backends) and copied over; the statistics are computed on the host
+host (the same numbers on every backend) and copied over; the statistics are computed on the host
 after an explicit :func:`simulator.backend.to_host`.
 """
 

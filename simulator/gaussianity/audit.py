@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.backend import RNGLike, normalize_rng, seed_entropy
+from simulator.backend import RNGLike, host_only, normalize_rng, seed_entropy
 from simulator.gaussianity.metrics import (
     AD_CRITICAL_5,
     DP_ALPHA,
@@ -37,10 +37,12 @@ from simulator.gaussianity.metrics import (
     dagostino_pearson_pvalue,
 )
 from simulator.gaussianity.nulls import (
+    NULL_BLOCK_ELEMENTS,
     CoordinateNull,
     NullComparison,
     compare_mean,
     compare_pass_fraction,
+    default_null_columns,
 )
 from simulator.gaussianity.nulls import coordinate_null as _coordinate_null
 from simulator.gaussianity.uniformity import (
@@ -48,12 +50,15 @@ from simulator.gaussianity.uniformity import (
     MardiaResult,
     TestResult,
     Whitening,
+    bingham_from_gram,
     bingham_from_scatter,
     cosines_against_null,
     gine_test,
+    mardia_sphere_test,
     mardia_test,
     pair_indices,
     rayleigh_from_mean,
+    whitening_from_data,
     whitening_from_moments,
 )
 from simulator.sphere.sampling import random_directions
@@ -64,8 +69,21 @@ VARIANTS = ("unnormalized", "normalized")
 MIN_ROWS_AUDIT = 20
 #: Family-wise level of the four null comparisons (pass fractions and means of AD and DP).
 CONSISTENCY_LEVEL = 0.05
-#: Float64 elements per working block (row chunks and column blocks): 16 MiB.
+#: Float64 elements per working block (row chunks and column blocks): at most 16 MiB.
 _BLOCK_ELEMENTS = 2**21
+#: Smallest working block: 512 KiB.
+_MIN_BLOCK_ELEMENTS = 2**16
+
+
+def _block_elements(n: int, d: int) -> int:
+    """Float64 elements per working block for an ``(n, d)`` input: an eighth of the input, kept
+    within [2^16, 2^21], so that the blocks of a small file stay small beside it (the working
+    set is a few blocks per thread)."""
+    return max(_MIN_BLOCK_ELEMENTS, min(_BLOCK_ELEMENTS, n * d // 8))
+
+
+#: Default rows of Gine's test: every row up to this many (its cost is quadratic in them).
+GINE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -171,7 +189,7 @@ class AuditResult:
 def nonfinite_rows(x: Any) -> np.ndarray:
     """Boolean mask of rows holding a NaN or infinite entry (read in row chunks)."""
     n, d = x.shape
-    step = max(1, _BLOCK_ELEMENTS // max(d, 1))
+    step = max(1, _block_elements(n, d) // max(d, 1))
     bad = np.zeros(n, dtype=bool)
     for i in range(0, n, step):
         bad[i : i + step] = ~np.isfinite(np.asarray(x[i : i + step])).all(axis=1)
@@ -179,6 +197,7 @@ def nonfinite_rows(x: Any) -> np.ndarray:
 
 
 def _validate(x: Any) -> tuple[int, int]:
+    host_only("embeddings", x)
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 2:
         raise ValueError(
@@ -205,7 +224,8 @@ class _Base:
         self.x = x
         self.w = whitening
         self.n = x.shape[0]
-        self.d = x.shape[1] if whitening is None else whitening.matrix.shape[1]
+        self.d = x.shape[1] if whitening is None else whitening.d_out
+        self.block = _block_elements(self.n, max(self.d, x.shape[1]))
 
     def rows(self, i0: int, i1: int) -> np.ndarray:
         block = np.asarray(self.x[i0:i1], dtype=np.float64)
@@ -225,18 +245,16 @@ class _Base:
                 block = block.astype(np.float64)
             return np.ascontiguousarray(block.T)
         out = np.empty((j1 - j0, self.n))
-        step = max(1, _BLOCK_ELEMENTS // self.x.shape[1])
-        sub = self.w.matrix[:, j0:j1]
+        step = max(1, self.block // self.x.shape[1])
         for i in range(0, self.n, step):
-            chunk = np.asarray(self.x[i : i + step], dtype=np.float64) - self.w.mean
-            out[:, i : i + step] = (chunk @ sub).T
+            out[:, i : i + step] = self.w.apply_columns(self.x[i : i + step], j0, j1).T
         return out
 
 
 def _moments(x: Any) -> tuple[np.ndarray, np.ndarray]:
     """Column means and the ``1/(n-1)`` covariance, accumulated over row chunks."""
     n, d = x.shape
-    step = max(1, _BLOCK_ELEMENTS // d)
+    step = max(1, _block_elements(n, d) // d)
     shift = np.asarray(x[0], dtype=np.float64)  # shifted sums keep the covariance accurate
     total = np.zeros(d)
     cross = np.zeros((d, d))
@@ -267,9 +285,18 @@ class AuditOptions:
     null_columns : int, optional
         Monte Carlo columns per null (default
         :func:`simulator.gaussianity.nulls.default_null_columns`).
-    n_directions, mardia_k, gine_rows, gine_mc, cosine_pairs : int
-        Sizes of the extra evidence (sliced directions, Mardia projection dimension, Gine rows
-        and Monte Carlo samples, disjoint negative pairs).
+    n_directions, mardia_k, cosine_pairs : int
+        Sizes of the extra evidence: sliced directions, Mardia's projection dimension (all
+        coordinates when ``d <= mardia_k``), disjoint negative pairs (at most ``n / 2``: the
+        pairs must be independent; the result states the Kolmogorov distance they resolve).
+    gine_rows : int, optional
+        Rows of Gine's test (default: every row up to 1000; its cost is quadratic in them).
+    gine_mc : int, optional
+        Gine's Monte Carlo samples (default
+        :func:`simulator.gaussianity.uniformity.gine_default_mc`: 999 when affordable, >= 99).
+    mardia_mc : int
+        Monte Carlo samples of uniform directions that calibrate Mardia's tests of the
+        normalized variant (:func:`simulator.gaussianity.uniformity.mardia_sphere_test`).
     ad_critical, dp_alpha : float
         Pass rules (the paper's 0.752 and 0.05, Table 2).
     workers : int
@@ -283,8 +310,9 @@ class AuditOptions:
     null_columns: int | None = None
     n_directions: int = 32
     mardia_k: int = 8
-    gine_rows: int = 256
-    gine_mc: int = 99
+    gine_rows: int | None = None
+    gine_mc: int | None = None
+    mardia_mc: int = 99
     cosine_pairs: int = 20_000
     ad_critical: float = AD_CRITICAL_5
     dp_alpha: float = DP_ALPHA
@@ -302,8 +330,12 @@ class AuditOptions:
             object.__setattr__(
                 self, "max_rows", check_int("max_rows", self.max_rows, low=MIN_ROWS_AUDIT)
             )
-        for name in ("n_directions", "mardia_k", "workers"):
+        for name in ("n_directions", "mardia_k", "workers", "mardia_mc", "cosine_pairs"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), low=1))
+        if self.gine_rows is not None:
+            object.__setattr__(self, "gine_rows", check_int("gine_rows", self.gine_rows, low=3))
+        if self.gine_mc is not None:
+            object.__setattr__(self, "gine_mc", check_int("gine_mc", self.gine_mc, low=1))
 
 
 @dataclass(frozen=True)
@@ -326,9 +358,10 @@ class _RowPass:
 
     norms: np.ndarray
     u_sum: np.ndarray
-    u_scatter: np.ndarray
+    u_scatter: np.ndarray | None
     proj: dict[str, np.ndarray]
     raw_nonzero: np.ndarray
+    full: dict[str, np.ndarray]
 
     @property
     def zero_rows(self) -> int:
@@ -341,6 +374,49 @@ class _DirectionEvidence:
     note: str
     cosines: CosineResult | None
     cosines_whitened: CosineResult | None
+
+
+def audit_memory_bytes(n: int, d: int, itemsize: int, options: AuditOptions | None = None) -> int:
+    """Upper estimate of the memory :func:`audit` allocates for an ``(n, d)`` input whose
+    entries take ``itemsize`` bytes (the input itself, e.g. a memory map, not counted).
+
+    Every term is linear in ``n d`` or in one of ``n``, ``d``, except the directions' second
+    moment: ``O(d^2)`` through the scatter when ``d <= n``, ``O(n^2)`` through the Gram matrix
+    when ``d > n``; and the covariance of ``whiten`` on tall data (``O(d^2)``). The working
+    blocks add a constant (row chunks and column blocks of ``2^21`` float64 each, per thread).
+    Callers compare it with a limit before any work (:func:`simulator.validation.check_memory`).
+    """
+    opts = AuditOptions() if options is None else options
+    n = check_int("n", n, low=1)
+    d = check_int("d", d, low=1)
+    itemsize = check_int("itemsize", itemsize, low=1)
+    f8 = 8.0
+    blocks = f8 * _block_elements(n, d) * (6 + 4 * opts.workers)
+    rows = n if opts.max_rows is None else min(n, opts.max_rows)
+    total = blocks
+    if opts.max_rows is not None or opts.drop_nonfinite:
+        total += rows * d * (f8 if opts.drop_nonfinite else itemsize)  # the selected rows
+    n_var = len(opts.variants)
+    total += rows * f8 * (4 + n_var * opts.n_directions)  # norms, masks, projections
+    if d <= opts.mardia_k:
+        total += n_var * rows * d * f8
+    total += rows * f8 * (opts.mardia_k**2 + 2 * opts.mardia_k)  # Mardia's products
+    total += d * f8 * (2 + 2 * n_var + opts.n_directions)  # means, per-coordinate tests
+    wide = d > rows
+    if wide:
+        total += 2 * rows**2 * f8  # the Gram matrix and its nonzero-row copy
+        if opts.whiten is not None:
+            total += 6 * rows * d * f8  # rows in float64, centred, SVD factors, map
+    else:
+        total += 1.5 * d**2 * f8  # the scatter and its float32 products
+        if opts.whiten is not None:
+            total += 6 * d**2 * f8  # cross products, covariance, eigenvectors, map
+    m = min(rows, GINE_ROWS if opts.gine_rows is None else opts.gine_rows)
+    total += 3 * m * d * f8 + 5 * m**2 * f8  # Gine's rows, Gram matrix and angles
+    columns = default_null_columns(rows) if opts.null_columns is None else opts.null_columns
+    total += 2 * f8 * (NULL_BLOCK_ELEMENTS * 3 + 2 * columns)  # two nulls
+    total += 4 * f8 * min(opts.cosine_pairs, rows // 2)  # pair indices and cosines
+    return int(total)
 
 
 def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -> AuditResult:
@@ -370,13 +446,16 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
     streams = _Streams(*gen.spawn(7))
     x, dropped, subsampled = _select_rows(x, n_input, opts, streams.rows)
     whitening = None
-    if opts.whiten is not None:
+    if opts.whiten is not None and x.shape[1] > x.shape[0]:
+        # Wide data: the thin SVD of the (n, d) rows, never a (d, d) covariance.
+        whitening = whitening_from_data(np.asarray(x, dtype=np.float64), opts.whiten)
+    elif opts.whiten is not None:
         mean, cov = _moments(x)
         whitening = whitening_from_moments(mean, cov, opts.whiten)
     base = _Base(x, whitening)
     if base.d < 2:
         raise ValueError(f"whitening left rank {base.d}; the audit needs at least 2 directions")
-    rows = _row_pass(base, opts.variants, opts.n_directions, streams.dirs)
+    rows = _row_pass(base, opts.variants, opts, streams.dirs)
     if rows.zero_rows and "normalized" in opts.variants:
         raise ValueError(
             f"{rows.zero_rows} row(s) have zero norm and cannot be normalised; drop them or "
@@ -384,11 +463,15 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
         )
     if "unnormalized" in opts.variants:
         check_moment_scale(float(rows.norms.max()))
+    # Whitening n rows to rank n - 1 (always so when d >= n) gives every centred row the norm
+    # (n - 1) / sqrt(n): U U^T = I - 11^T/n for the left singular vectors of the centred rows.
+    equal_norms = whitening is not None and whitening.rank == base.n - 1
     evidence = _direction_evidence(base, rows, opts, streams)
     nulls = _null_laws(base.n, base.d, opts, streams)
     ad, dp = _coordinate_tests(base, rows.norms, opts)
     variants = {
-        v: _variant_audit(v, ad[v], dp[v], rows, nulls, opts, streams.mardia) for v in opts.variants
+        v: _variant_audit(v, base.d, ad[v], dp[v], rows, nulls, opts, streams.mardia, equal_norms)
+        for v in opts.variants
     }
     return AuditResult(
         n_input=n_input,
@@ -435,18 +518,24 @@ def _select_rows(
 
 
 def _row_pass(
-    base: _Base, variants: tuple[str, ...], n_directions: int, gen: np.random.Generator
+    base: _Base, variants: tuple[str, ...], opts: AuditOptions, gen: np.random.Generator
 ) -> _RowPass:
-    """One pass over the rows in chunks: norms, the directions' moments, sliced projections."""
+    """One pass over the rows in chunks: norms, the directions' moments, sliced projections.
+
+    The directions' ``(d, d)`` scatter is accumulated only when ``d <= n``; wide data get the
+    ``(n, n)`` Gram matrix instead (:func:`_direction_gram`). Rows are kept whole per variant
+    when ``d <= mardia_k``, for Mardia's tests on all coordinates.
+    """
     n, d = base.n, base.d
-    dirs = random_directions(d, n_directions, rng=gen)
+    dirs = random_directions(d, opts.n_directions, rng=gen)
     norms = np.empty(n)
     u_sum = np.zeros(d)
-    u_scatter = np.zeros((d, d))
+    u_scatter = np.zeros((d, d)) if d <= n else None
     proj = {v: np.empty((n, dirs.shape[1])) for v in variants}
+    full = {v: np.empty((n, d)) for v in variants} if d <= opts.mardia_k else {}
     # Under whitening the raw cosines need rows that are nonzero before whitening as well.
     raw_nonzero = np.ones(n, dtype=bool)
-    step = max(1, _BLOCK_ELEMENTS // d)
+    step = max(1, base.block // d)
     for i in range(0, n, step):
         chunk = base.rows(i, i + step)
         if base.w is not None:
@@ -455,17 +544,36 @@ def _row_pass(
         norms[i : i + step] = r
         if "unnormalized" in proj:
             proj["unnormalized"][i : i + step] = chunk @ dirs
+            if full:
+                full["unnormalized"][i : i + step] = chunk
         nz = r > 0
         u = chunk[nz] / r[nz, None]
         u_sum += u.sum(axis=0)
-        # float32 products (accumulated in float64) halve the dominant O(n d^2) cost; the
-        # Bingham statistic's relative error stays below 1e-4 (tr T^2 - 1/d is ~d/n, entries
-        # carry ~1e-7 relative error).
-        u32 = u.astype(np.float32)
-        u_scatter += u32.T @ u32
+        if u_scatter is not None:
+            # float32 products (accumulated in float64) halve the dominant O(n d^2) cost; the
+            # Bingham statistic's relative error stays below 1e-4 (tr T^2 - 1/d is ~d/n,
+            # entries carry ~1e-7 relative error).
+            u32 = u.astype(np.float32)
+            u_scatter += u32.T @ u32
         if "normalized" in proj and nz.all():
             proj["normalized"][i : i + step] = u @ dirs
-    return _RowPass(norms, u_sum, u_scatter, proj, raw_nonzero)
+            if full:
+                full["normalized"][i : i + step] = u
+    return _RowPass(norms, u_sum, u_scatter, proj, raw_nonzero, full)
+
+
+def _direction_gram(base: _Base, norms: np.ndarray) -> np.ndarray:
+    """Gram matrix ``U U^T`` of the directions of the nonzero rows, over column blocks: ``O(n^2)``
+    memory for any ``d`` (the Bingham statistic of wide data, :func:`bingham_from_gram`)."""
+    nonzero = norms > 0
+    inv = np.zeros(base.n)
+    inv[nonzero] = 1.0 / norms[nonzero]
+    gram = np.zeros((base.n, base.n))
+    width = max(1, base.block // base.n)
+    for j in range(0, base.d, width):
+        block = base.columns(j, min(base.d, j + width)).astype(np.float64, copy=False) * inv
+        gram += block.T @ block
+    return gram[np.ix_(nonzero, nonzero)]
 
 
 def _direction_evidence(
@@ -478,11 +586,15 @@ def _direction_evidence(
     cosines = cosines_whitened = None
     if n_dir >= 3:
         uniformity.append(rayleigh_from_mean(rows.u_sum / n_dir, n_dir))
-        uniformity.append(bingham_from_scatter(rows.u_scatter / n_dir, n_dir))
+        if rows.u_scatter is not None:
+            uniformity.append(bingham_from_scatter(rows.u_scatter / n_dir, n_dir))
+        else:
+            uniformity.append(bingham_from_gram(_direction_gram(base, rows.norms), base.d))
         nonzero = np.flatnonzero(rows.norms > 0)
-        sub = streams.gine.choice(nonzero, size=min(opts.gine_rows, nonzero.size), replace=False)
+        gine_rows = min(GINE_ROWS, nonzero.size) if opts.gine_rows is None else opts.gine_rows
+        sub = streams.gine.choice(nonzero, size=min(gine_rows, nonzero.size), replace=False)
         uniformity.append(
-            gine_test(base.take(sub), max_rows=opts.gine_rows, n_mc=opts.gine_mc, rng=streams.gine)
+            gine_test(base.take(sub), max_rows=gine_rows, n_mc=opts.gine_mc, rng=streams.gine)
         )
         pool = np.flatnonzero((rows.norms > 0) & rows.raw_nonzero)
         if pool.size >= 4:
@@ -534,7 +646,7 @@ def _coordinate_tests(
     variants = opts.variants
     ad = {v: np.empty(d) for v in variants}
     dp = {v: np.empty(d) for v in variants}
-    width = max(1, min(d, _BLOCK_ELEMENTS // n))
+    width = max(1, min(d, base.block // n))
     inv_norms = 1.0 / norms if "normalized" in variants else None
 
     def column_block(j: int) -> None:
@@ -563,18 +675,26 @@ def _coordinate_tests(
 
 def _variant_audit(
     variant: str,
+    d: int,
     ad: np.ndarray,
     dp: np.ndarray,
     rows: _RowPass,
     nulls: dict[str, CoordinateNull],
     opts: AuditOptions,
     gen: np.random.Generator,
+    equal_norms: bool = False,
 ) -> VariantAudit:
     """Table-2 metrics of one variant, its sliced and Mardia evidence and the comparisons of
     its pass fractions and means with each null law."""
     n = rows.norms.size
     if variant == "normalized":
         cv, cv_note = 0.0, "0 by construction: every row has unit norm"
+    elif equal_norms:
+        cv = cv_from_norms(rows.norms)
+        cv_note = (
+            f"0 up to rounding by construction: whitening {n} rows to rank {n - 1} gives every "
+            f"row the norm (n - 1)/sqrt(n) = {(n - 1) / math.sqrt(n):.6g}; no evidence either way"
+        )
     else:
         cv, cv_note = cv_from_norms(rows.norms), "std/mean of the row norms (Eq. 20, ddof = 0)"
     rules = {"ad_critical": opts.ad_critical, "dp_alpha": opts.dp_alpha}
@@ -584,10 +704,18 @@ def _variant_audit(
         anderson_normal(proj, axis=0), dagostino_pearson_pvalue(proj, axis=0), n=n, **rules
     )
     mardia, mardia_note = None, ""
-    k = min(opts.mardia_k, proj.shape[1])
+    if variant in rows.full:
+        data, where = rows.full[variant], f"on all {rows.full[variant].shape[1]} coordinates"
+    else:
+        k = min(opts.mardia_k, proj.shape[1])
+        data, where = proj[:, :k], f"on {k} random projections"
     try:
-        mardia = mardia_test(proj[:, :k], k=k, rng=gen)
-        mardia_note = f"on {k} random orthonormal projections"
+        if variant == "normalized":
+            mardia = mardia_sphere_test(data, d, n_mc=opts.mardia_mc, rng=gen)
+            mardia_note = f"{where}, against uniform directions at the same (n, d) by Monte Carlo"
+        else:
+            mardia = mardia_test(data, k=data.shape[1], rng=gen)
+            mardia_note = f"{where}, against multivariate normality (asymptotic laws)"
     except ValueError as exc:
         mardia_note = f"not computed: {exc}"
     # Four comparisons per null: Bonferroni keeps the family-wise level at 5%, so data drawn
@@ -624,7 +752,7 @@ def _variant_audit(
 
 def _pair_cosines(base: _Base, a: np.ndarray, b: np.ndarray) -> CosineResult:
     cos = np.empty(a.size)
-    step = max(1, _BLOCK_ELEMENTS // (4 * base.x.shape[1]))
+    step = max(1, base.block // (4 * base.x.shape[1]))
     for i in range(0, a.size, step):
         ra, rb = base.take(a[i : i + step]), base.take(b[i : i + step])
         # Normalised before the dot product, so that rows near 1e200 or 1e-200 neither overflow

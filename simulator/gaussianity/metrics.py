@@ -72,7 +72,10 @@ def _last_axis(x: Any, axis: int, xp: ModuleType) -> Any:
     # a 1-D sample; a strided reduction sums in another order and the AD statistic, a small
     # difference of large sums, would then differ in the 11th digit.
     moved = xp.moveaxis(x, axis, -1)
-    return np.ascontiguousarray(moved) if xp is np else xp.asarray(moved, copy=True)
+    if xp is np or xp.__name__ == "cupy":
+        # CuPy 13's asarray has no ``copy`` argument; both libraries have ascontiguousarray.
+        return xp.ascontiguousarray(moved)
+    return xp.asarray(moved, copy=True)
 
 
 def _as_float(x: Any, xp: ModuleType) -> Any:

@@ -126,6 +126,32 @@ def bingham_from_scatter(scatter: np.ndarray, n: int) -> TestResult:
     )
 
 
+def bingham_from_gram(gram: np.ndarray, d: int) -> TestResult:
+    """Bingham test from the Gram matrix ``G = U U^T`` of ``n`` unit rows in R^d.
+
+    ``tr T^2 = ||U^T U||_F^2 / n^2 = ||U U^T||_F^2 / n^2`` (the two products share their nonzero
+    singular values), so the statistic of :func:`bingham_from_scatter` costs ``O(n^2)`` memory
+    instead of ``O(d^2)``: the route for wide data (``d > n``).
+    """
+    g = np.asarray(gram, dtype=np.float64)
+    if g.ndim != 2 or g.shape[0] != g.shape[1] or g.shape[0] < 1 or not np.all(np.isfinite(g)):
+        raise ValueError(f"gram must be a finite (n, n) matrix with n >= 1, got shape {g.shape}")
+    d = check_int("d", d, low=2)
+    n = g.shape[0]
+    tr_t2 = float(np.sum(g * g)) / n**2
+    stat = float(n * d * (d + 2) / 2.0 * (tr_t2 - 1.0 / d))
+    df = (d - 1) * (d + 2) / 2.0
+    return TestResult(
+        "Bingham",
+        stat,
+        float(stats.chi2.sf(stat, df)),
+        "uniform on S^{d-1}",
+        f"asymptotic chi^2_{df:g}",
+        n,
+        d,
+    )
+
+
 def bingham_test(u: Any) -> TestResult:
     """Bingham test of uniformity (Mardia & Jupp 2000, Sec. 10.7.1): sensitive to anisotropy
     of the second moment (e.g. axial clustering), which the Rayleigh test cannot see."""
@@ -134,15 +160,55 @@ def bingham_test(u: Any) -> TestResult:
 
 
 def _gine_statistic(u: np.ndarray) -> float:
-    n, d = u.shape
-    g = np.clip(u @ u.T, -1.0, 1.0)
+    return _gine_from_gram(u @ u.T, u.shape[1])
+
+
+def _gine_from_gram(gram: np.ndarray, d: int) -> float:
+    n = gram.shape[0]
+    g = np.clip(gram, -1.0, 1.0)
     sin_psi = np.sqrt(1.0 - g * g)
     pair_sum = (sin_psi.sum() - np.trace(sin_psi)) / 2.0
     log_ratio = special.gammaln((d - 1) / 2.0) - special.gammaln(d / 2.0)
     return float(n / 2.0 - (d - 1) / (2.0 * n) * math.exp(2.0 * log_ratio) * pair_sum)
 
 
-def gine_test(u: Any, *, max_rows: int = 400, n_mc: int = 99, rng: RNGLike = None) -> TestResult:
+def uniform_gram(m: int, d: int, *, rng: RNGLike = None) -> np.ndarray:
+    """The Gram matrix ``U U^T`` of ``m`` independent uniform points on S^{d-1}, exactly.
+
+    For ``d > m`` it is drawn in ``O(m^3)`` instead of ``O(m^2 d)``: ``Z Z^T`` of an ``(m, d)``
+    standard Gaussian matrix is Wishart ``W_m(d, I)``, drawn by Bartlett's decomposition
+    ``A A^T`` (``A`` lower triangular, ``A_ii^2 ~ chi^2_{d-i+1}``, ``A_ij ~ N(0, 1)`` below the
+    diagonal; Bartlett 1933, Anderson 2003, Cor. 7.2.1), and normalising rows of ``Z`` divides
+    ``Z Z^T`` by ``sqrt(W_ii W_jj)``. For ``d <= m`` it is ``U U^T`` of sampled points.
+    """
+    m = check_int("m", m, low=1)
+    d = check_int("d", d, low=2)
+    gen = normalize_rng(rng)
+    if d <= m:
+        u = uniform_sphere(m, d, rng=gen)
+        return u @ u.T
+    a = np.tril(gen.standard_normal((m, m)), k=-1)
+    a[np.diag_indices(m)] = np.sqrt(gen.chisquare(d - np.arange(m)))
+    w = a @ a.T
+    scale = 1.0 / np.sqrt(np.diag(w))
+    return w * scale[:, None] * scale[None, :]
+
+
+#: Work budget (multiply-adds) of the default Gine Monte Carlo: the draws get at least 99
+#: and at most 999 samples, fewer when one sample costs more.
+GINE_MC_BUDGET = 4e9
+
+
+def gine_default_mc(m: int, d: int) -> int:
+    """Monte Carlo samples of :func:`gine_test` by default: 999 (p down to 0.001) when
+    ``n_mc * m^2 * min(m, d)`` fits :data:`GINE_MC_BUDGET`, never fewer than 99."""
+    per_draw = float(m) ** 2 * min(m, d)
+    return int(min(999, max(99, GINE_MC_BUDGET // max(per_draw, 1.0))))
+
+
+def gine_test(
+    u: Any, *, max_rows: int = 400, n_mc: int | None = None, rng: RNGLike = None
+) -> TestResult:
     """Gine's Sobolev test of uniformity (Gine 1975), with a Monte Carlo p-value.
 
     ``G_n = n/2 - (d-1)/(2n) (Gamma((d-1)/2)/Gamma(d/2))^2 sum_{i<j} sin(psi_ij)``, where
@@ -150,25 +216,28 @@ def gine_test(u: Any, *, max_rows: int = 400, n_mc: int = 99, rng: RNGLike = Non
     values reject. Consistent against every alternative symmetric or not that has a nonzero
     even-degree harmonic component. Cost ``O(m^2 d)`` with ``m = min(n, max_rows)`` rows drawn
     without replacement; the p-value ``(1 + #{G_b >= G_n}) / (n_mc + 1)`` compares with
-    ``n_mc`` exact uniform samples of the same ``(m, d)``.
+    ``n_mc`` exact uniform samples of the same ``(m, d)`` (their Gram matrices drawn by
+    :func:`uniform_gram`), so it is never below ``1 / (n_mc + 1)``, which the method text says.
+    ``n_mc`` defaults to :func:`gine_default_mc`.
     """
     u = unit_rows(u)
     max_rows = check_int("max_rows", max_rows, low=3)
-    n_mc = check_int("n_mc", n_mc, low=1)
     gen = normalize_rng(rng)
     n, d = u.shape
+    m = min(n, max_rows)
+    n_mc = gine_default_mc(m, d) if n_mc is None else check_int("n_mc", n_mc, low=1)
     if n > max_rows:
         u = u[np.sort(gen.choice(n, size=max_rows, replace=False))]
-    m = u.shape[0]
     stat = _gine_statistic(u)
-    null = np.array([_gine_statistic(uniform_sphere(m, d, rng=child)) for child in gen.spawn(n_mc)])
+    null = np.array([_gine_from_gram(uniform_gram(m, d, rng=c), d) for c in gen.spawn(n_mc)])
     p = (1.0 + np.count_nonzero(null >= stat)) / (n_mc + 1.0)
     return TestResult(
         "Gine G_n",
         stat,
         float(p),
         "uniform on S^{d-1}",
-        f"Monte Carlo ({n_mc} exact uniform samples of {m} rows)",
+        f"Monte Carlo ({n_mc} exact uniform samples of {m} of {n} rows; smallest attainable "
+        f"p = {1.0 / (n_mc + 1.0):.2g})",
         m,
         d,
     )
@@ -211,16 +280,7 @@ def mardia_test(x: Any, *, k: int = 8, rng: RNGLike = None) -> MardiaResult:
     if d > k:
         x = x @ random_frame(d, k, rng=gen)
     k = x.shape[1]
-    y = x - x.mean(axis=0)
-    cov = y.T @ y / n
-    evals, evecs = np.linalg.eigh(cov)
-    if evals[0] <= 1e-12 * max(evals[-1], 0.0) or evals[-1] <= 0:
-        raise ValueError("Mardia's tests need a nonsingular covariance of the projected data")
-    y = y @ (evecs / np.sqrt(evals))
-    outer = (y[:, :, None] * y[:, None, :]).reshape(n, k * k)
-    third = outer.T @ y / n
-    b1 = float(np.sum(third * third))
-    b2 = float(np.mean(np.einsum("ij,ij->i", y, y) ** 2))
+    b1, b2 = _mardia_moments(x)
     df = k * (k + 1) * (k + 2) / 6.0
     skew_stat = n * b1 / 6.0
     z = (b2 - k * (k + 2)) / math.sqrt(8.0 * k * (k + 2) / n)
@@ -241,6 +301,66 @@ def mardia_test(x: Any, *, k: int = 8, rng: RNGLike = None) -> MardiaResult:
         "asymptotic N(0, 1), two-sided",
         n,
         k,
+    )
+    return MardiaResult(skew, kurt, b1, b2, k)
+
+
+def _mardia_moments(x: np.ndarray) -> tuple[float, float]:
+    """Mardia's ``b1`` and ``b2`` of an ``(n, k)`` sample (affine invariant)."""
+    n, k = x.shape
+    y = x - x.mean(axis=0)
+    cov = y.T @ y / n
+    evals, evecs = np.linalg.eigh(cov)
+    if evals[0] <= 1e-12 * max(evals[-1], 0.0) or evals[-1] <= 0:
+        raise ValueError("Mardia's tests need a nonsingular covariance of the projected data")
+    y = y @ (evecs / np.sqrt(evals))
+    outer = (y[:, :, None] * y[:, None, :]).reshape(n, k * k)
+    third = outer.T @ y / n
+    b1 = float(np.sum(third * third))
+    b2 = float(np.mean(np.einsum("ij,ij->i", y, y) ** 2))
+    return b1, b2
+
+
+def mardia_sphere_test(x: Any, d: int, *, n_mc: int = 99, rng: RNGLike = None) -> MardiaResult:
+    """Mardia's statistics of unit directions, calibrated against uniform directions.
+
+    ``x`` holds ``k`` linear projections (linearly independent) of ``n`` unit vectors of R^d,
+    or all their ``d`` coordinates. Exactly uniform directions fail the normal-theory tests of
+    :func:`mardia_test` (their kurtosis lies below the Gaussian one by construction), so the
+    p-values here come from ``n_mc`` Monte Carlo samples of uniform directions at the same
+    ``(n, d, k)``: ``k`` coordinates by :func:`simulator.sphere.sampling.exact_marginal_sample`
+    (Mardia's statistics are affine invariant, so any linearly independent projections have the
+    law of the first ``k`` coordinates), all ``d`` by :func:`uniform_sphere`. Skewness is
+    one-sided (``(1 + #{b1_mc >= b1}) / (n_mc + 1)``), kurtosis two-sided (twice the smaller
+    tail, at most 1); neither is below ``1 / (n_mc + 1)``.
+    """
+    from simulator.sphere.sampling import exact_marginal_sample
+
+    x = _matrix(x, min_rows=3)
+    n, k = x.shape
+    d = check_int("d", d, low=max(2, k))
+    n_mc = check_int("n_mc", n_mc, low=1)
+    gen = normalize_rng(rng)
+    b1, b2 = _mardia_moments(x)
+    null = np.array(
+        [
+            _mardia_moments(
+                uniform_sphere(n, d, rng=c) if k == d else exact_marginal_sample(n, d, k, rng=c)
+            )
+            for c in gen.spawn(n_mc)
+        ]
+    )
+    p_skew = (1.0 + np.count_nonzero(null[:, 0] >= b1)) / (n_mc + 1.0)
+    upper = (1.0 + np.count_nonzero(null[:, 1] >= b2)) / (n_mc + 1.0)
+    lower = (1.0 + np.count_nonzero(null[:, 1] <= b2)) / (n_mc + 1.0)
+    method = (
+        f"Monte Carlo ({n_mc} samples of uniform directions at n = {n}, d = {d}, k = {k}; "
+        f"smallest attainable p = {1.0 / (n_mc + 1.0):.2g})"
+    )
+    null_name = "uniform directions on S^{d-1}"
+    skew = TestResult("Mardia skewness", n * b1 / 6.0, float(p_skew), null_name, method, n, k)
+    kurt = TestResult(
+        "Mardia kurtosis", b2, float(min(1.0, 2.0 * min(upper, lower))), null_name, method, n, k
     )
     return MardiaResult(skew, kurt, b1, b2, k)
 
@@ -278,7 +398,10 @@ class CosineResult:
 
     ``scaled_sd`` is ``sqrt(d)`` times the sample standard deviation of the cosines (1 under
     the null, since ``E (u.v)^2 = 1/d``); ``ks`` is the Kolmogorov-Smirnov test of
-    ``sqrt(d) cos`` against :func:`simulator.sphere.laws.cdf_1d`.
+    ``sqrt(d) cos`` against :func:`simulator.sphere.laws.cdf_1d`. Disjoint pairs are at most
+    ``n / 2``, which limits the test's power: ``ks_resolution`` is the exact 5% critical value
+    of the KS statistic for ``n_pairs`` pairs (Kolmogorov distances below it are never
+    detected at that level).
     """
 
     n_pairs: int
@@ -288,6 +411,10 @@ class CosineResult:
     ks: TestResult
     cosines: np.ndarray = field(repr=False, compare=False)
 
+    @property
+    def ks_resolution(self) -> float:
+        return float(stats.kstwo.ppf(0.95, self.n_pairs))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_pairs": self.n_pairs,
@@ -295,6 +422,7 @@ class CosineResult:
             "mean": self.mean,
             "scaled_sd": self.scaled_sd,
             "ks": self.ks.to_dict(),
+            "ks_resolution": self.ks_resolution,
         }
 
 
@@ -348,16 +476,32 @@ class Whitening:
     """An affine whitening map ``y = (x - mean) @ matrix`` with identity sample covariance.
 
     ``rank`` eigenvalues of the covariance exceed ``rtol`` times the largest; the others are
-    dropped (PCA keeps ``rank`` output coordinates, ZCA maps onto their span).
+    dropped (PCA keeps ``rank`` output coordinates, ZCA maps onto their span). A ZCA map of wide
+    data is kept factored, ``matrix @ rotation`` with ``matrix`` of shape ``(d, rank)`` and
+    ``rotation = V_r^T`` of shape ``(rank, d)``, so that no ``(d, d)`` matrix is formed.
     """
 
     method: str
     mean: np.ndarray
     matrix: np.ndarray
     rank: int
+    rotation: np.ndarray | None = None
+
+    @property
+    def d_out(self) -> int:
+        """Number of output coordinates."""
+        return (self.matrix if self.rotation is None else self.rotation).shape[1]
 
     def apply(self, x: Any) -> np.ndarray:
-        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.matrix
+        y = (np.asarray(x, dtype=np.float64) - self.mean) @ self.matrix
+        return y if self.rotation is None else y @ self.rotation
+
+    def apply_columns(self, x: Any, j0: int, j1: int) -> np.ndarray:
+        """Output coordinates ``j0:j1`` of ``apply(x)``, without forming the others."""
+        centred = np.asarray(x, dtype=np.float64) - self.mean
+        if self.rotation is None:
+            return centred @ self.matrix[:, j0:j1]
+        return (centred @ self.matrix) @ self.rotation[:, j0:j1]
 
 
 def whitening_from_moments(
@@ -385,6 +529,30 @@ def whitening_from_moments(
     pca = v / np.sqrt(lam)
     matrix = pca if method == "pca" else pca @ v.T
     return Whitening(method, mean, matrix, int(keep.sum()))
+
+
+def whitening_from_data(x: Any, method: str = "zca", *, rtol: float = 1e-10) -> Whitening:
+    """PCA or ZCA whitening of an in-memory ``(n, d)`` matrix from the thin SVD of its centred
+    rows, ``X - mean = U S V^T``: the ``1/(n-1)`` covariance is ``V S^2 V^T / (n - 1)``.
+
+    The same map as :func:`whitening_from_moments` in ``O(n d min(n, d))`` time and ``O(n d)``
+    memory, never forming a ``(d, d)`` matrix: the route for wide data (``d > n``), where
+    ``rank <= n - 1``. ZCA stays factored (see :class:`Whitening`).
+    """
+    if method not in WHITENING:
+        raise ValueError(f"whitening method must be one of {WHITENING}, got {method!r}")
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0, low_open=True)
+    x = _matrix(x)
+    mean = x.mean(axis=0)
+    _, sing, vt = np.linalg.svd(x - mean, full_matrices=False)
+    lam = sing**2 / (x.shape[0] - 1)
+    if not lam.size or not lam[0] > 0:
+        raise ValueError("cannot whiten: the covariance is zero (every coordinate is constant)")
+    keep = lam > rtol * lam[0]
+    v_t, lam = vt[keep], lam[keep]
+    pca = v_t.T / np.sqrt(lam)
+    rotation = v_t if method == "zca" else None
+    return Whitening(method, mean, pca, int(keep.sum()), rotation)
 
 
 def whiten(x: Any, method: str = "zca", *, rtol: float = 1e-10) -> tuple[np.ndarray, Whitening]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.backend import RNGLike, normalize_rng, standard_normal
+from simulator.backend import Draws, RNGLike, normalize_rng
 from simulator.validation import check_dimensions, check_int
 
 #: Default memory budget of one chunk of the full-vector sampler (bytes).
@@ -72,8 +72,8 @@ def uniform_sphere(
     n = check_int("n", n, low=1)
     d = check_int("d", d, low=2)
     _itemsize(dtype)
-    gen = normalize_rng(rng)
-    return _normalise_rows(standard_normal(gen, (n, d), xp=xp, dtype=dtype, rng_mode=rng_mode), xp)
+    draws = Draws(rng, xp=xp, rng_mode=rng_mode)
+    return _normalise_rows(draws.standard_normal((n, d), dtype), xp)
 
 
 def chunk_rows_for(d: int, dtype: str = "float64", max_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
@@ -104,11 +104,12 @@ def iter_uniform_sphere(
         if chunk_rows is None
         else check_int("chunk_rows", chunk_rows, low=1)
     )
-    gen = normalize_rng(rng)
+    # One generator for every chunk: a device stream, too, is then one stream per call.
+    draws = Draws(rng, xp=xp, rng_mode=rng_mode)
     done = 0
     while done < n:
         m = min(rows, n - done)
-        block = standard_normal(gen, (m, d), xp=xp, dtype=dtype, rng_mode=rng_mode)
+        block = draws.standard_normal((m, d), dtype)
         yield _normalise_rows(block, xp)
         done += m
 
@@ -137,21 +138,11 @@ def exact_marginal_sample(
     n = check_int("n", n, low=1)
     d, k = check_dimensions(d, k)
     _itemsize(dtype)
-    gen = normalize_rng(rng)
-    g = standard_normal(gen, (n, k), xp=xp, dtype=dtype, rng_mode=rng_mode)
-    q = _chisquare(gen, d - k, n, xp=xp, dtype=dtype, rng_mode=rng_mode)
+    draws = Draws(rng, xp=xp, rng_mode=rng_mode)
+    g = draws.standard_normal((n, k), dtype)
+    q = draws.chisquare(d - k, n, dtype)
     radius = xp.sqrt(xp.sum(g * g, axis=1) + q)
     return g / radius[:, None]
-
-
-def _chisquare(
-    gen: np.random.Generator, df: int, n: int, *, xp: ModuleType, dtype: str, rng_mode: str
-) -> Any:
-    if rng_mode == "device" and xp.__name__ == "cupy":
-        device_rng = xp.random.default_rng(int(gen.integers(2**63)))
-        return (2.0 * device_rng.standard_gamma(df / 2.0, size=n)).astype(dtype)
-    q = gen.chisquare(df, size=n).astype(dtype, copy=False)
-    return q if xp is np else xp.asarray(q)
 
 
 def random_frame(d: int, k: int, *, rng: RNGLike = None) -> np.ndarray:

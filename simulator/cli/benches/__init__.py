@@ -8,6 +8,13 @@ Each module registers functions ``bench(cfg) -> list[BenchRow]`` under a name wi
 
 # Each benchmark module registers itself on import.
 from simulator.cli.benches import audit, clt, executors, hgr, proofs, route2, train  # noqa: F401
-from simulator.cli.benches.harness import BENCHES, BenchConfig, BenchRow, best_time, register
+from simulator.cli.benches.harness import (
+    BACKEND_BENCHES,
+    BENCHES,
+    BenchConfig,
+    BenchRow,
+    best_time,
+    register,
+)
 
-__all__ = ["BENCHES", "BenchConfig", "BenchRow", "best_time", "register"]
+__all__ = ["BACKEND_BENCHES", "BENCHES", "BenchConfig", "BenchRow", "best_time", "register"]

@@ -22,6 +22,10 @@ import numpy as np
 from simulator.cli.benches.harness import BenchConfig, BenchRow, register, run_child
 
 ROWS, COLS = 100_000, 1_024
+#: The wide case of issue 9 (item 7): more columns than rows, which once asked for a (d, d)
+#: scatter (298 GiB); the target is 3x the file plus the (n, n) Gram matrix, above the
+#: interpreter's own footprint after the imports the audit needs.
+WIDE_ROWS, WIDE_COLS = 20, 200_000
 BASELINE_COLUMNS = 16
 TIME_TARGET_S = 60.0
 MEMORY_TARGET = 3.0
@@ -36,14 +40,15 @@ PIN_TWO_CORES = (
 )
 
 
-def _write_embeddings(path: Path, seed: int = 0) -> None:
+def _write_embeddings(path: Path, seed: int = 0, shape: tuple[int, int] = (ROWS, COLS)) -> None:
     """Gaussian float32 embeddings with a thin radial spread, written in row chunks."""
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(ROWS, COLS))
+    rows, cols = shape
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
     rng = np.random.default_rng(seed)
     step = 8192
-    for i in range(0, ROWS, step):
-        m = min(step, ROWS - i)
-        out[i : i + m] = rng.standard_normal((m, COLS), dtype=np.float32)
+    for i in range(0, rows, step):
+        m = min(step, rows - i)
+        out[i : i + m] = rng.standard_normal((m, cols), dtype=np.float32)
     out.flush()
     del out
 
@@ -86,6 +91,37 @@ def _column_seconds(path: Path) -> tuple[float, float]:
     ours = time.perf_counter() - start
     scale = COLS / BASELINE_COLUMNS
     return norm_time + loop * scale, norm_time + ours * scale
+
+
+def _wide_memory_row() -> BenchRow:
+    """Peak RSS of the audit of a wide file beside the file size, net of the interpreter."""
+    with tempfile.TemporaryDirectory(prefix="infonce-sim-bench-") as tmp:
+        path = Path(tmp) / "wide.npy"
+        _write_embeddings(path, shape=(WIDE_ROWS, WIDE_COLS))
+        size = path.stat().st_size
+        imports = (
+            "import scipy.stats, scipy.special\n"
+            "import simulator.cli, simulator.cli.audit, simulator.gaussianity.audit\n"
+        )
+        floor = run_child(PIN_TWO_CORES + imports).peak_bytes
+        code = PIN_TWO_CORES + (
+            "from simulator.cli import main\n"
+            f"if main(['audit', {str(path)!r}, '--json', '--seed', '0']) != 0:\n"
+            "    raise SystemExit('audit failed')\n"
+        )
+        peak = run_child(code).peak_bytes
+    allowed = MEMORY_TARGET * size + 8 * WIDE_ROWS**2
+    return BenchRow(
+        name=f"audit {WIDE_ROWS}x{WIDE_COLS} float32 .npy, both variants (memory, d > n)",
+        ours_s=None,
+        baseline_s=None,
+        baseline="file size",
+        ratio=(peak - floor) / size,
+        target=f"peak RSS above the imports < {MEMORY_TARGET:g} x file + 8 n^2 bytes",
+        met=peak - floor < allowed,
+        note=f"peak RSS {peak / 2**20:.0f} MiB, of which {floor / 2**20:.0f} MiB after the "
+        f"imports alone, for a {size / 2**20:.1f} MiB file; ratio = (peak - imports) / file size",
+    )
 
 
 @register("audit")
@@ -146,4 +182,5 @@ def bench_audit(cfg: BenchConfig) -> list[BenchRow]:
             "linearly, plus the row norms; ours single-threaded on one block; ratio = baseline / "
             "ours",
         ),
+        _wide_memory_row(),
     ]

@@ -19,7 +19,14 @@ import numpy as np
 from scipy import stats
 
 from simulator.backend import to_host
-from simulator.cli.benches.harness import BenchConfig, BenchRow, best_time, register, run_child
+from simulator.cli.benches.harness import (
+    BenchConfig,
+    BenchRow,
+    backend_label,
+    best_time,
+    register,
+    run_child,
+)
 from simulator.sphere.distances import ks_distance
 from simulator.sphere.sampling import chunk_rows_for, exact_marginal_sample, iter_uniform_sphere
 
@@ -40,7 +47,7 @@ def _marginal_throughput(cfg: BenchConfig) -> list[BenchRow]:
     n = 1_000_000
 
     def draw(d: int) -> None:
-        exact_marginal_sample(n, d, 1, rng=0, xp=cfg.xp)
+        exact_marginal_sample(n, d, 1, rng=0, xp=cfg.xp, rng_mode=cfg.rng_mode)
 
     t_small = best_time(lambda: draw(8), repeats=cfg.repeats, xp=cfg.xp)
     t_large = best_time(lambda: draw(2**20), repeats=cfg.repeats, xp=cfg.xp)
@@ -65,7 +72,12 @@ def _ks_vs_scipy(cfg: BenchConfig) -> list[BenchRow]:
     for d in (1024, 8192):
 
         def ours(d: int = d) -> float:
-            y = math.sqrt(d) * to_host(exact_marginal_sample(n, d, 1, rng=1, xp=cfg.xp))[:, 0]
+            y = (
+                math.sqrt(d)
+                * to_host(exact_marginal_sample(n, d, 1, rng=1, xp=cfg.xp, rng_mode=cfg.rng_mode))[
+                    :, 0
+                ]
+            )
             return ks_distance(y).value
 
         def baseline(d: int = d) -> float:
@@ -95,7 +107,7 @@ def _full_sampler(cfg: BenchConfig) -> list[BenchRow]:
     rows_per_chunk = chunk_rows_for(d)
 
     def ours() -> None:
-        for _ in iter_uniform_sphere(n, d, rng=2, xp=cfg.xp):
+        for _ in iter_uniform_sphere(n, d, rng=2, xp=cfg.xp, rng_mode=cfg.rng_mode):
             pass
 
     def normals() -> None:
@@ -148,7 +160,9 @@ def _study_time(cfg: BenchConfig) -> list[BenchRow]:
     from simulator.studies import RunContext, get_study
 
     start = time.perf_counter()
-    get_study("spherical-clt").run(RunContext(scale="quick", seed=20260, backend=cfg.backend))
+    get_study("spherical-clt").run(
+        RunContext(scale="quick", seed=20260, backend=cfg.backend, rng_mode=cfg.rng_mode)
+    )
     wall = time.perf_counter() - start
     return [
         BenchRow(
@@ -163,7 +177,7 @@ def _study_time(cfg: BenchConfig) -> list[BenchRow]:
     ]
 
 
-@register("clt")
+@register("clt", label=backend_label)
 def bench_clt(cfg: BenchConfig) -> list[BenchRow]:
     """All spherical-CLT benchmarks, in the order of the issue's performance list."""
     rows = _marginal_throughput(cfg) + _ks_vs_scipy(cfg) + _full_sampler(cfg)

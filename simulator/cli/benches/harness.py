@@ -17,11 +17,13 @@ from simulator.backend import synchronize
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """Settings for one bench run: array namespace and how many timing repeats to take."""
+    """Settings for one bench run: array namespace, RNG mode (host or device draws, for the
+    benches that draw on the backend) and how many timing repeats to take."""
 
     xp: ModuleType = np
     backend: str = "numpy"
     repeats: int = 3
+    rng_mode: str = "host"
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,30 @@ class BenchRow:
 
 
 BENCHES: dict[str, Callable[[BenchConfig], list[BenchRow]]] = {}
+#: Benches whose hot paths run in ``cfg.xp``, with how to label where their rows computed; the
+#: others compute on the CPU with NumPy whatever ``--backend`` says, and are labelled ``numpy``.
+BACKEND_BENCHES: dict[str, Callable[[BenchConfig], str]] = {}
 
 
-def register(name: str) -> Callable:
+def backend_label(cfg: BenchConfig) -> str:
+    """Label of a bench that computes in ``cfg.xp`` and draws with ``cfg.rng_mode``."""
+    return f"{cfg.backend}, {cfg.rng_mode} draws"
+
+
+def host_draws_label(cfg: BenchConfig) -> str:
+    """Label of a bench that computes in ``cfg.xp`` but draws its inputs on the host."""
+    return f"{cfg.backend}, host draws"
+
+
+def register(name: str, *, label: Callable[[BenchConfig], str] | None = None) -> Callable:
+    """Register a bench; ``label`` marks it as computing on the chosen backend."""
+
     def wrap(
         fn: Callable[[BenchConfig], list[BenchRow]],
     ) -> Callable[[BenchConfig], list[BenchRow]]:
         BENCHES[name] = fn
+        if label is not None:
+            BACKEND_BENCHES[name] = label
         return fn
 
     return wrap

@@ -15,7 +15,13 @@ import math
 import numpy as np
 
 from simulator.backend import to_host
-from simulator.cli.benches.harness import BenchConfig, BenchRow, best_time, register
+from simulator.cli.benches.harness import (
+    BenchConfig,
+    BenchRow,
+    best_time,
+    host_draws_label,
+    register,
+)
 from simulator.contrastive.encoders import Encoder
 from simulator.contrastive.infonce import infonce_from_embeddings, normalise_rows, stack_rows
 from simulator.contrastive.optim import Adam
@@ -41,7 +47,7 @@ def _naive_loss_grad(u: np.ndarray, v: np.ndarray, tau: float) -> tuple[float, n
     return loss / n, gu
 
 
-@register("train")
+@register("train", label=host_draws_label)
 def bench(cfg: BenchConfig) -> list[BenchRow]:
     """One training step against its matrix products and a Python-loop baseline."""
     xp = cfg.xp
