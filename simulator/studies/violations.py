@@ -119,7 +119,7 @@ CONFIGS = {
     "full": ViolationsConfig(
         n=5000,
         d=64,
-        columns=1000,
+        columns=400,
         null_columns=10000,
         widths=(0.0, 0.02, 0.05, 0.1, 0.2, 0.5),
         conditions=(1.0, 10.0, 100.0, 1e3, 1e4, 1e6),
