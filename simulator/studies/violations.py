@@ -344,8 +344,8 @@ def _anisotropy_section(
     result.notes.append(
         "Finding (anisotropy): the paper's per-coordinate tests accept the normalised "
         f"anisotropic coordinates as the sphere marginal at condition numbers {survives} "
-        "(Fisher p above the Bonferroni level); the max/min Sigma_kk column shows the anisotropy "
-        "those tests do not measure."
+        "(Fisher p above the Bonferroni level) and tell them apart at the others; the max/min "
+        "Sigma_kk column gives the size of the anisotropy."
     )
     restored = [c for c, ok in white_ok if ok]
     result.notes.append(
