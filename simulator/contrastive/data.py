@@ -173,22 +173,35 @@ class Eta2:
         }
 
 
-@functools.lru_cache(maxsize=32)
 def channel_eta2(setting: DataSetting) -> Eta2:
     """eta2 (Eq. 5) of the ``laplace`` (Eq. 53 numeric bracket) or ``binary`` (exact) channel.
 
-    These depend on the setting only, not on the drawn items; ``gmm`` needs its drawn means
-    (:func:`setting_eta2`). Cached: the Eq. 53 quadrature takes seconds.
+    These depend on the channel's parameters only, not on the drawn items or their number;
+    ``gmm`` needs its drawn means (:func:`setting_eta2`).
     """
-    from simulator.hgr.mildness import channel_hgr, eq53_eta2
-
     if setting.name == "gmm":
         raise ValueError("the gmm eta2 depends on the drawn means: use setting_eta2(dataset)")
     if setting.name == "laplace":
-        r = eq53_eta2(setting.A, "laplace", setting.jitter)
-        lo, hi = r["eta2_with_scale_interval"]
-        return Eta2(lo, hi, r["eta2_with_scale_interval_error"], "numeric bracket (Eq. 53)")
-    r = channel_hgr(sparse_binary_flip(setting.density, setting.flip))
+        return _laplace_eta2(setting.A, setting.jitter)
+    return _binary_eta2(setting.density, setting.flip)
+
+
+# Cached on the channel's parameters alone, so settings that differ only in sizes (p, the item
+# counts) share one computation: the Eq. 53 quadrature takes seconds.
+@functools.lru_cache(maxsize=32)
+def _laplace_eta2(A: float, jitter: Jitter) -> Eta2:
+    from simulator.hgr.mildness import eq53_eta2
+
+    r = eq53_eta2(A, "laplace", jitter)
+    lo, hi = r["eta2_with_scale_interval"]
+    return Eta2(lo, hi, r["eta2_with_scale_interval_error"], "numeric bracket (Eq. 53)")
+
+
+@functools.lru_cache(maxsize=32)
+def _binary_eta2(density: float, flip: float) -> Eta2:
+    from simulator.hgr.mildness import channel_hgr
+
+    r = channel_hgr(sparse_binary_flip(density, flip))
     return Eta2(r["eta2"], r["eta2"], r["eta2_error"], "exact (discrete SVD)")
 
 
