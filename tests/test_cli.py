@@ -11,7 +11,8 @@ import pytest
 
 from simulator import cli
 from simulator.backend import cupy_available
-from simulator.cli.io import FileCheckpointStore, atomic_write_text
+from simulator.cli.checkpoints import FileCheckpointStore
+from simulator.cli.io import atomic_write_text
 from simulator.results import StudyResult, series
 from simulator.sphere.laws import exact_distances
 from simulator.studies import registry
@@ -32,6 +33,19 @@ def test_exact_json_keys_and_values(capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["exact", "--d", "6", "--k", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ks"] is None and out["df_bound"] is None
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """``exact`` must not pay for importing every study and verb (issue: `exact` under 2 s)."""
+    code = (
+        "import sys; from simulator import cli;"
+        "assert cli.main(['exact', '--d', '100', '--k', '2', '--json']) == 0;"
+        "loaded = [m for m in ('simulator.studies', 'simulator.cli.run', 'simulator.cli.audit',"
+        " 'simulator.cli.train', 'matplotlib', 'sympy') if m in sys.modules];"
+        "assert not loaded, loaded"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_exact_text_output(capsys: pytest.CaptureFixture) -> None:

@@ -20,17 +20,19 @@ from typing import NoReturn
 from simulator import __version__
 from simulator.cli.common import capture_warnings, warning_lines
 
-#: Modules providing sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = (
-    "simulator.cli.run",
-    "simulator.cli.exact",
-    "simulator.cli.population",
-    "simulator.cli.audit",
-    "simulator.cli.hgr",
-    "simulator.cli.train",
-    "simulator.cli.proofs",
-    "simulator.cli.bench",
-)
+#: Sub-commands and the modules providing them, in the order ``--help`` lists them.
+COMMAND_MODULES = {
+    "run": "simulator.cli.run",
+    "exact": "simulator.cli.exact",
+    "population": "simulator.cli.population",
+    "audit": "simulator.cli.audit",
+    "hgr": "simulator.cli.hgr",
+    "train": "simulator.cli.train",
+    "proofs": "simulator.cli.proofs",
+    "bench": "simulator.cli.bench",
+}
+#: Sub-commands registered by another sub-command's module.
+COMMAND_ALIASES = {"list": "run", "report": "run"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,7 +42,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command, or only of ``command`` when it names one.
+
+    Importing a sub-command imports what it computes with (the studies, SciPy's statistics,
+    the trainer); parsing ``infonce-sim exact ...`` therefore imports only the ``exact`` module,
+    which keeps a one-line command fast.
+    """
     parser = OneLineParser(
         prog="infonce-sim",
         description=(
@@ -50,15 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"infonce-sim {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    command = COMMAND_ALIASES.get(command, command)
+    names = [command] if command in COMMAND_MODULES else list(COMMAND_MODULES)
+    for name in names:
+        importlib.import_module(COMMAND_MODULES[name]).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     args.argv = argv
     prefix = f"infonce-sim {args.command}"

@@ -23,8 +23,8 @@ from simulator.cli.common import (
     warning_count,
     warning_lines,
 )
+from simulator.cli.checkpoints import FileCheckpointStore
 from simulator.cli.io import (
-    FileCheckpointStore,
     atomic_write_text,
     check_out_folder,
     remove_if_empty,
