@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.backend import get_namespace
+from simulator.cli.checkpoints import FileCheckpointStore
 from simulator.cli.common import (
     add_backend_options,
     add_quiet_option,
@@ -23,7 +24,6 @@ from simulator.cli.common import (
     warning_count,
     warning_lines,
 )
-from simulator.cli.checkpoints import FileCheckpointStore
 from simulator.cli.io import (
     atomic_write_text,
     check_out_folder,
