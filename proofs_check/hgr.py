@@ -88,7 +88,7 @@ def gaussian_mehler(eigenvalue: Callable[[sp.Expr, int], sp.Expr] = lambda a, n:
 
 @check(
     "hgr.bsc-qary",
-    "theory.md s.4 [known]: BSC |1-2p|, q-ary |1 - q eps/(q-1)|",
+    "classical: BSC |1-2p|, q-ary |1 - q eps/(q-1)|",
     "with uniform input, D_X^-1/2 P D_Y^-1/2 has eigenvalues {1, 1-2p} (BSC) and "
     "{1, 1 - q eps/(q-1) (q-1 times)} (q-ary symmetric, q = 2..6), symbolic in p, eps",
     "symbolic",
@@ -184,7 +184,7 @@ def multiplicative_dpi(
 
 @check(
     "hgr.tensorisation-dks",
-    "theory.md s.4 [known]: tensorisation (Witsenhausen 1975), Dembo-Kagan-Shepp 2001",
+    "classical: tensorisation (Witsenhausen 1975), Dembo-Kagan-Shepp 2001",
     "for independent pairs rho_m((X1,X2),(Y1,Y2)) = max_i rho_m(X_i,Y_i) (Kronecker product of "
     "the normalised joints, 200 random pairs); partial sums of iid Bernoulli terms have "
     "rho_m(S_m, S_n) = sqrt(m/n) exactly (exact joint + SVD), as does simulator.hgr.channels",
@@ -239,7 +239,7 @@ def _gegenbauer(n: int, nu: mpmath.mpf, t: mpmath.mpf) -> mpmath.mpf:
 
 @check(
     "hgr.vmf-funk-hecke",
-    "theory.md s.4 [known]: Funk-Hecke; tight case of Prop. 1 (Eq. 6)",
+    "classical: Funk-Hecke; tight case of Prop. 1 (Eq. 6)",
     "for u ~ sigma, v|u ~ vMF(u, kappa), degree-l harmonics are singular functions with "
     "eigenvalue E[C_l^nu(t)/C_l^nu(1)] = I_{l+nu}(kappa)/I_nu(kappa), nu = d/2-1 (quadrature, "
     "20 digits, l = 1..4), decreasing in l, so rho_m(u, v) = A_d(kappa) = E[u.v]",
@@ -324,7 +324,7 @@ def laplace_exp_correlation(a: float, c: mpmath.mpf) -> mpmath.mpf:
 
 @check(
     "hgr.laplace-edge",
-    "theory.md s.4 (Laplace input, essential-spectrum edge); Eq. 21; App. E.1 input",
+    "Laplace input (essential-spectrum edge); Eq. 21; App. E.1 input",
     "for X0 ~ Laplace(0,1), X = A X0 + sqrt(1-A^2) Z: the closed form of E[e^{c X0} | X] matches "
     "quadrature; the correlation of e^{c X0} with E[e^{c X0} | X] (a lower bound on rho_m) tends "
     "to the edge exp(-(1-A^2)/(8A^2)) as c -> 1/2 (error O(1/2 - c), at 1/2 - c = 1e-2, 1e-3, "

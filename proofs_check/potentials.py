@@ -154,7 +154,7 @@ def lemma1_dv(constant: float = 0.5) -> Outcome:
 
 @check(
     "potentials.vmf-mean-resultant",
-    "theory.md s.4 [known]: A_d(kappa) = I_{d/2}/I_{d/2-1}",
+    "classical: A_d(kappa) = I_{d/2}/I_{d/2-1}",
     "A_d(kappa) = E_{vMF}[w.u] (quadrature) = d/dkappa log Z_d(kappa) (numerical derivative) "
     "to 20 digits; simulator.sphere.vmf.mean_resultant_length to 1e-12; the Wood sampler's mean "
     "cosine covers A_d within its 99.99% CI",

@@ -104,7 +104,7 @@ def leading_constants(k: int) -> dict[str, object]:
 
 @check(
     "rates.leading-order-derivation",
-    "Lemma 3 / theory.md s.4 [open]: leading order of TV and KL",
+    "Lemma 3; leading order of TV and KL (left open by the paper)",
     "l(s) = log(f_Y/phi_k) = g_k(s)/d + O(1/d^2) with g_k(s) = -((s-k-2)^2 - 2(k+2))/4, "
     "E g_k(S) = 0 (S ~ chi^2_k); hence TV ~ c_TV(k)/d and KL ~ k(k+2)/(4 d^2), k = 1..5",
     "symbolic",
@@ -130,7 +130,7 @@ def leading_order_derivation(
 
 @check(
     "rates.leading-order-vs-exact",
-    "Lemma 3 / theory.md s.4 [open]; simulator.sphere.laws.exact_distances",
+    "Lemma 3 (rate left open by the paper); simulator.sphere.laws.exact_distances",
     "d*TV and d^2*KL from the exact quadrature at d = 1e6, 1e7 match the derived constants "
     "to relative error <= 2(k+2)/d (the next order), and the error falls ~10x per decade of d",
     "high-precision",
@@ -170,7 +170,7 @@ def leading_order_vs_exact(
 
 @check(
     "rates.kolmogorov-k1",
-    "theory.md s.4 [known]: Kolmogorov distance O(1/d) for k = 1",
+    "classical: Kolmogorov distance O(1/d) for k = 1",
     "F_Y(x) - Phi(x) = He_3(x) phi(x)/(4d) + O(1/d^2), so d*KS -> sup|He_3 phi|/4 "
     "(attained at x^2 = 3 - sqrt 6), checked against simulator.sphere.laws at d = 1e6",
     "symbolic",

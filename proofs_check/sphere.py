@@ -33,7 +33,7 @@ def _sphere_area(k: sp.Expr) -> sp.Expr:
 
 @check(
     "sphere.marginal-normalises",
-    "[known] sphere k-marginal density (theory.md s.4)",
+    "sphere k-marginal density (classical)",
     "c_{d,k} (1-|x|^2)^{(d-k)/2-1} integrates to 1 over the unit k-ball: by direct integration "
     "for k = 1, 2, 3 with d symbolic, and for general k via the Beta integral",
     "symbolic",
@@ -61,7 +61,7 @@ def marginal_normalises(constant: SymConst = paper_marginal_constant) -> Outcome
 
 @check(
     "sphere.beta-laws",
-    "[known] Beta laws of U_1 and |U_{1..k}|^2 (theory.md s.4)",
+    "Beta laws of U_1 and |U_{1..k}|^2 (classical)",
     "(1+U_1)/2 ~ Beta((d-1)/2, (d-1)/2), U_1^2 ~ Beta(1/2, (d-1)/2) and "
     "|U_{1..k}|^2 ~ Beta(k/2, (d-k)/2), by change of variables from the marginal density",
     "symbolic",
@@ -106,7 +106,7 @@ def beta_laws(
 
 @check(
     "sphere.moments",
-    "[known] moments of U_1 (theory.md s.4)",
+    "moments of U_1 (classical)",
     "E U_1^2 = 1/d, E U_1^4 = 3/(d(d+2)), excess kurtosis of sqrt(d) U_1 = -6/(d+2)",
     "symbolic",
 )
@@ -138,7 +138,7 @@ def moments(
 
 @check(
     "sphere.chi-square-sampler",
-    "[known] O(k) sampler U_1..k = G/sqrt(|G|^2+Q) (theory.md s.4)",
+    "O(k) sampler U_1..k = G/sqrt(|G|^2+Q) (classical)",
     "for W ~ chi^2_k and Q ~ chi^2_{d-k} independent, W/(W+Q) ~ Beta(k/2, (d-k)/2) "
     "(change of variables (w, q) -> (b, t = w + q)); with G/|G| uniform and independent of |G|, "
     "this is the law of U_1..k",
@@ -166,7 +166,7 @@ def chi_square_sampler(b_param: SymConst = lambda d, k: (d - k) / 2) -> Outcome:
 
 @check(
     "sphere.sampler-mc",
-    "[known] O(k) sampler vs Beta law (theory.md s.4); simulator.sphere.sampling",
+    "O(k) sampler vs Beta law (classical); simulator.sphere.sampling",
     "simulator.sphere.sampling.exact_marginal_sample draws |U_1..k|^2 ~ Beta(k/2, (d-k)/2) and "
     "E U_1^2 = 1/d; the inner product of two uniform points has the law of U_1",
     "monte-carlo cross-check",
@@ -201,7 +201,7 @@ def sampler_mc(n: int = 200_000, seed: int = 20260, alpha: float = 1e-3) -> Outc
 
 @check(
     "sphere.archimedes",
-    "[known] Archimedes (theory.md s.4)",
+    "Archimedes (classical)",
     "k = d-2: the marginal density is the constant 1/vol(B_{d-2}) = Gamma(d/2)/pi^{(d-2)/2}",
     "symbolic",
 )

@@ -19,7 +19,7 @@ from proofs_check.core import Outcome, check, fmt_num
 
 @check(
     "thin-shell.chi-cv",
-    "Assumption 2 (Eq. 9), theory.md s.4 [known]: CV(|G|) ~ 1/sqrt(2d)",
+    "Assumption 2 (Eq. 9), classical: CV(|G|) ~ 1/sqrt(2d)",
     "E|G| = sqrt(2) Gamma((d+1)/2)/Gamma(d/2) (integral of the chi_d density, d symbolic); "
     "CV^2 = d/E|G|^2 - 1 = 1/(2d) + 1/(8d^2) + O(d^-3) (Stirling series of the Gamma ratio); "
     "mpmath CV at d = 10..1e6 matches the two-term expansion to O(d^-3)",

@@ -13,7 +13,7 @@ from simulator.studies.registry import MemoryStore
 
 def test_registered_claims_are_the_result_claims() -> None:
     study = STUDIES["test-calibration"]
-    assert "question 2" in " ".join(study.claims)
+    assert "exact sphere marginal" in " ".join(study.claims)
     result = tc.run(RunContext(config=tc.TINY, seed=5))
     assert result.claims == list(study.claims) and result.title == study.title
 

@@ -179,7 +179,7 @@ def channel_hgr(
             note = "second singular value of the normalised joint"
         elif closed is not None:
             rho, err, used = closed, 0.0, "closed-form"
-            note = "closed form (theory.md section 4)"
+            note = "closed form (Gaussian input: App. A.2; vMF views: Funk-Hecke)"
             if isinstance(channel, GaussianChannel) and channel.law.name == "gaussian":
                 # The views are jointly Gaussian with correlation A^2 Var(X0) / Var(X) = A^2, and
                 # the HGR of a bivariate Gaussian is its |correlation| (Lancaster 1957): computed

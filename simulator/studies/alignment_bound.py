@@ -372,11 +372,12 @@ def _laplace_table(ctx: RunContext, cfg: Config, result: StudyResult) -> list[di
     ]
     result.add_verdict(
         "Laplace input: eta2 = rho_m^2(X, X0) differs from A^2 (no closed form)",
-        "theory.md section 4; App. A.2 gives A^2 for Gaussian input only",
+        "App. A.2 gives A^2 for Gaussian input only; Laplace input is the App. E.1 setting",
         as_finding(combine_verdicts(differs)),
         measured={f"A={r['A']}": r["eta2_plain"] for r in out},
         prediction="|eta2 - A^2| > error",
-        note="Laplace(0, 1) has variance 2 and exponential tails; for A >= 0.5 the supremum is "
+        note="Laplace(0, 1) has variance 2 and exponential tails; for A above the crossing near "
+        "0.49 the supremum is "
         "the essential-spectrum edge exp(-(1 - A^2)/(4 A^2)), not attained, and eta2 is set to "
         "that formula",
         kind="finding",
@@ -626,7 +627,7 @@ def _tight_section(ctx: RunContext, cfg: Config, result: StudyResult) -> None:
     result.add_verdict(
         f"Tight cases of Prop. 1: vMF pairs attain the bound (MC slack CIs within +-{TIGHT_MARGIN} "
         "of 0), and the linear encoder on isotropic Gaussian input approaches it as p grows",
-        "Prop. 1, Eq. 6; theory.md section 4 (Funk-Hecke)",
+        "Prop. 1, Eq. 6; Funk-Hecke (classical)",
         combine_verdicts([vmf_verdict, HOLDS if exact_ok else INCONCLUSIVE]),
         measured={
             "1 - E[u.v]/eta2 at largest p": gap,

@@ -113,7 +113,11 @@ SYMBOLS = {
 @register(
     "appendix-d",
     "Appendix D: critical eta2 for sigma to minimise J_q = Phi - q|m|^2 within vMF laws",
-    ("Appendix D (Eq. 52)", "Lemma 2 (Eq. 47)", "theory.md section 5 question 6"),
+    (
+        "Appendix D (Eq. 52)",
+        "Lemma 2 (Eq. 47)",
+        "App. D: when is sigma stable against vMF tilts (left open)",
+    ),
     configs=CONFIGS,
     tiny=TINY,
 )
@@ -122,7 +126,11 @@ def run(ctx: RunContext) -> StudyResult:
     result = StudyResult(
         "appendix-d",
         "Appendix D: critical eta2 for sigma to minimise J_q = Phi - q|m|^2 within vMF laws",
-        ["Appendix D (Eq. 52)", "Lemma 2 (Eq. 47)", "question 6 (theory.md section 5)"],
+        [
+            "Appendix D (Eq. 52)",
+            "Lemma 2 (Eq. 47)",
+            "App. D: when is sigma stable against vMF tilts (left open)",
+        ],
     )
     keys = [("phase", d, tau) for d in cfg.d_grid for tau in cfg.taus]
     cells = dict(zip(keys, ctx.map(_phase_cell, keys, cfg, desc="appendix-d"), strict=True))

@@ -43,7 +43,7 @@ def _check_cell(cell: Cell) -> dict[str, Any]:
     NAME,
     "Symbolic, high-precision and Monte Carlo verification of the paper's closed forms",
     (
-        "theory.md s.4 closed forms",
+        "classical closed forms used by the paper",
         "Lemma 3 (Eq. 48)",
         "Theorem 2 (Eq. 49)",
         "Prop. 1 (Eq. 6)",

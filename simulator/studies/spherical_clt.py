@@ -231,7 +231,7 @@ def _exact_section(ctx: RunContext, cfg: Config, result: StudyResult) -> dict:
     )
     result.add_verdict(
         "Rate: TV ~ d^-1 and KL ~ d^-2 (slopes within +-0.05 of -1 and -2)",
-        "builds on Theorem 2 (O(k/d)); theory.md section 4 [open]",
+        "builds on Theorem 2 (O(k/d)); the exact rate is left open by the paper",
         as_finding(combine_verdicts(rate_verdicts)),
         measured={
             f"{m} slope, k={r['k']}": r[f"{m} slope"] for r in slope_rows for m in ("TV", "KL")

@@ -86,7 +86,7 @@ def _null_cell(cell: Cell) -> dict[str, Any]:
     (
         "Sec. 5 metrics (AD < 0.752, DP p > 0.05; Tables 1-2)",
         "Lemma 3 (Eq. 48) at finite d",
-        "theory.md section 5 question 2",
+        "do the paper's tests accept the exact sphere marginal at finite d? (left open)",
     ),
     configs=CONFIGS,
     tiny=TINY,

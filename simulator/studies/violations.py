@@ -427,7 +427,10 @@ def _mixture_section(
 @register(
     NAME,
     "The paper's Gaussianity metrics when its assumptions fail",
-    ("Prop. 2 (Eq. 10) without Assumption 2", "theory.md section 5 question 5"),
+    (
+        "Prop. 2 (Eq. 10) without Assumption 2",
+        "Sec. 4 assumptions: thin shell, isotropy, one law for all classes (left open)",
+    ),
     configs=CONFIGS,
     tiny=TINY,
 )
