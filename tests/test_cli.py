@@ -48,6 +48,21 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_sizes_are_read_exactly() -> None:
+    """``1e30`` is 10**30 and a 20-digit size keeps its digits (a float would round both)."""
+    from simulator.cli.common import bounded_int
+
+    parse = bounded_int("--d", 2)
+    assert parse("1e30") == 10**30
+    assert parse("12345678901234567891") == 12345678901234567891
+    assert parse("2.5e1") == 25
+
+
+def test_exact_echoes_the_dimension_it_was_given(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["exact", "--d", "1e30", "--k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["d"] == 10**30
+
+
 def test_exact_text_output(capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["exact", "--d", "1000", "--k", "2"]) == 0
     text = capsys.readouterr().out

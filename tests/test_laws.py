@@ -87,7 +87,7 @@ def _leading_order_tv(k: int) -> float:
         return float(mpmath.quad(integrand, [max(lo, 0), p, hi]))
 
 
-@pytest.mark.parametrize("d", [10**30, 10**60, int(1e100)])
+@pytest.mark.parametrize("d", [10**30, 10**60, 10**100])
 @pytest.mark.parametrize("k", [1, 2, 5])
 def test_huge_d_matches_leading_order(d: int, k: int) -> None:
     # At d >= 1e30 the next order (relative O(k/d)) is far below double precision, so d*TV and

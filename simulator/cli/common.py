@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import decimal
 import math
 import shlex
 import sys
@@ -59,15 +60,20 @@ def positive_int(name: str) -> Callable[[str], int]:
 
 
 def bounded_int(name: str, low: int) -> Callable[[str], int]:
+    """argparse type: an integer >= ``low``, read exactly (``1e30`` is 10**30, and a 20-digit
+    integer keeps every digit, which a float would round)."""
+
     def parse(text: str) -> int:
         try:
-            value = float(text)
-        except ValueError:
+            value = decimal.Decimal(text.strip())
+        except decimal.InvalidOperation:
             raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if not math.isfinite(value) or not value.is_integer():
+        if not value.is_finite() or value != value.to_integral_value():
             raise argparse.ArgumentTypeError(f"{name} must be a finite integer, got {text!r}")
         if value < low:
             raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text}")
+        if value.adjusted() > 1000:
+            raise argparse.ArgumentTypeError(f"{name} must be below 1e1000, got {text}")
         return int(value)
 
     return parse

@@ -78,7 +78,7 @@ def run_exact(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(out, indent=None))
         return 0
-    print(f"sqrt(d) U_1..k vs N(0, I_k) at d = {e.d}, k = {e.k}")
+    print(f"sqrt(d) U_1..k vs N(0, I_k) at d = {_exact_integer(e.d)}, k = {_exact_integer(e.k)}")
     print(f"  total variation        {fmt(e.tv, 10)}")
     print(f"  KL(Y || Z) [nats]      {fmt(e.kl, 10)}")
     if e.ks is not None:
@@ -91,3 +91,12 @@ def run_exact(args: argparse.Namespace) -> int:
             f"  (bound / TV = {fmt(e.df_bound / e.tv)})"
         )
     return 0
+
+
+def _exact_integer(n: int) -> str:
+    """``n`` without losing a digit, its trailing zeros as a power of ten (``10**30`` -> ``1e30``,
+    ``1234 * 10**20`` -> ``1234e20``; below a million as is)."""
+    digits = str(n)
+    significant = digits.rstrip("0")
+    zeros = len(digits) - len(significant)
+    return f"{significant}e{zeros}" if zeros >= 6 else digits

@@ -44,7 +44,7 @@ from simulator.validation import check_dimensions, check_real
 # Admissible range of exact_distances. Above D_MAX the KL divergence (about k(k+2)/(4 d^2)) nears
 # the float64 underflow threshold; above K_MAX the chi_k peak (width ~0.7 around sqrt(k)) is no
 # longer resolved to 1e-12 by float64 radii (ulp(sqrt k) * sqrt(k) / 0.7 ~ k * 2e-16).
-D_MAX = int(1e100)  # the integer the command line reads for "1e100"
+D_MAX = 10**100
 K_MAX = 10**8
 # Beyond this many units past the last crossing, the chi_k density is below e^{-112}: negligible.
 _TAIL_MARGIN = 15.0
