@@ -4,7 +4,11 @@ matrix, with calibrated finite-(n, d) nulls and the extra evidence of
 
 :func:`audit` takes an ``(n, d)`` array (a NumPy memory map works: it is read in row chunks and
 column blocks, never converted whole to float64) and returns an :class:`AuditResult`; it does no
-I/O. Per variant (``unnormalized``: the embeddings ``z``; ``normalized``: ``z / ||z||``) it reports
+I/O. Wide data (``d > n``) need no ``(d, d)`` matrix, no ``(d, n_directions)`` matrix of sliced
+directions and no float64 copy of the rows: the directions' second moments, Gine's test, the
+cosines and whitening go through ``(n, n)`` Gram matrices, so that the peak memory stays within
+3x the input plus ``O(n^2)`` (issue 9, item 7; ``infonce-sim bench audit`` measures it).
+Per variant (``unnormalized``: the embeddings ``z``; ``normalized``: ``z / ||z||``) it reports
 the paper's Table-2 row (CV of norms, Eq. 20; mean AD statistic and AD pass fraction; mean DP
 p-value and DP pass fraction), compares the pass fractions and averages with the exact Gaussian
 and exact sphere-marginal nulls of :mod:`simulator.gaussianity.nulls`, and adds sliced Gaussianity,
@@ -20,10 +24,11 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 
 from simulator.backend import RNGLike, host_only, normalize_rng, seed_entropy
 from simulator.gaussianity.metrics import (
@@ -53,12 +58,12 @@ from simulator.gaussianity.uniformity import (
     bingham_from_gram,
     bingham_from_scatter,
     cosines_against_null,
+    gine_from_gram,
     gine_test,
     mardia_sphere_test,
     mardia_test,
     pair_indices,
     rayleigh_from_mean,
-    whitening_from_data,
     whitening_from_moments,
 )
 from simulator.sphere.sampling import random_directions
@@ -75,11 +80,11 @@ _BLOCK_ELEMENTS = 2**21
 _MIN_BLOCK_ELEMENTS = 2**16
 
 
-def _block_elements(n: int, d: int) -> int:
-    """Float64 elements per working block for an ``(n, d)`` input: an eighth of the input, kept
-    within [2^16, 2^21], so that the blocks of a small file stay small beside it (the working
-    set is a few blocks per thread)."""
-    return max(_MIN_BLOCK_ELEMENTS, min(_BLOCK_ELEMENTS, n * d // 8))
+def _block_elements(n: int, d: int, share: int = 8) -> int:
+    """Float64 elements per working block for an ``(n, d)`` input: a ``share``-th of the input,
+    kept within [2^16, 2^21], so that the blocks of a small file stay small beside it (the
+    working set is a few blocks per thread)."""
+    return max(_MIN_BLOCK_ELEMENTS, min(_BLOCK_ELEMENTS, n * d // share))
 
 
 #: Default rows of Gine's test: every row up to this many (its cost is quadratic in them).
@@ -217,10 +222,96 @@ def _validate(x: Any) -> tuple[int, int]:
     return n, d
 
 
+@dataclass(frozen=True)
+class _GramWhitening:
+    """PCA or ZCA whitening of the rows of wide data (``d > n``), in ``O(n^2 + d)`` memory.
+
+    With ``X - mean = U S V^T`` (the thin SVD of
+    :func:`simulator.gaussianity.uniformity.whitening_from_data`), the whitened rows are
+    ``sqrt(n - 1) U_r`` (PCA, ``rank`` columns) and ``sqrt(n - 1) U_r V_r^T = mix (X - mean)``
+    with ``mix = sqrt(n - 1) U_r S_r^{-1} U_r^T`` (ZCA, ``d`` columns). ``U`` and ``S`` come
+    from the eigendecomposition ``(X - mean)(X - mean)^T = U S^2 U^T`` of the ``(n, n)`` Gram
+    matrix (:func:`_gram_whitening`), so neither ``V`` (``rank x d``) nor a float64 copy of
+    ``X`` is formed. Unlike :class:`~simulator.gaussianity.uniformity.Whitening` it maps only
+    the rows it was fitted to: ``rows`` and ``columns`` take the fitted data ``x``.
+
+    Attributes
+    ----------
+    method : {'pca', 'zca'}
+    rank : int
+        Eigenvalues of the covariance above ``rtol`` times the largest.
+    mean : ndarray of shape (d,)
+        Column means of ``x``.
+    mix : ndarray
+        The whitened rows ``(n, rank)`` (PCA) or the ``(n, n)`` matrix ``mix`` (ZCA).
+    """
+
+    method: str
+    rank: int
+    mean: np.ndarray = field(repr=False)
+    mix: np.ndarray = field(repr=False)
+
+    @property
+    def d_out(self) -> int:
+        return self.rank if self.method == "pca" else self.mean.size
+
+    def rows(self, x: Any, idx: np.ndarray, block: int) -> np.ndarray:
+        """Whitened rows ``idx`` of the fitted data ``x`` (ZCA: one pass over column blocks)."""
+        if self.method == "pca":
+            return self.mix[idx]
+        n, d = x.shape
+        out = np.empty((len(idx), d))
+        width = max(1, block // n)
+        mix = self.mix[idx]
+        for j in range(0, d, width):
+            j1 = min(d, j + width)
+            out[:, j:j1] = mix @ (np.asarray(x[:, j:j1], dtype=np.float64) - self.mean[j:j1])
+        return out
+
+    def columns(self, x: Any, j0: int, j1: int) -> np.ndarray:
+        """Whitened columns ``j0:j1`` of the fitted data ``x`` as a ``(j1 - j0, n)`` array."""
+        if self.method == "pca":
+            return np.ascontiguousarray(self.mix[:, j0:j1].T)
+        centred = np.asarray(x[:, j0:j1], dtype=np.float64) - self.mean[j0:j1]
+        return np.ascontiguousarray((self.mix @ centred).T)
+
+
+def _gram_whitening(x: Any, method: str, block: int, *, rtol: float = 1e-10) -> _GramWhitening:
+    """Fit :class:`_GramWhitening` to wide data ``x`` in one pass over column blocks.
+
+    The rank rule is :func:`simulator.gaussianity.uniformity.whitening_from_data`'s (covariance
+    eigenvalues ``S^2 / (n - 1)`` above ``rtol`` times the largest). PCA axes are defined up
+    to sign; each is oriented so that its largest-magnitude entry of ``U`` is positive.
+    """
+    n, d = x.shape
+    mean = np.empty(d)
+    gram = np.zeros((n, n))
+    width = max(1, block // n)
+    for j in range(0, d, width):
+        j1 = min(d, j + width)
+        cols = np.asarray(x[:, j:j1], dtype=np.float64)
+        mean[j:j1] = cols.mean(axis=0)
+        centred = cols - mean[j:j1]  # not in place: ``cols`` may be a view of the input
+        gram += centred @ centred.T
+    evals, evecs = np.linalg.eigh((gram + gram.T) / 2.0)
+    evals, evecs = evals[::-1], evecs[:, ::-1]
+    lam = evals / (n - 1)
+    if not lam[0] > 0:
+        raise ValueError("cannot whiten: the covariance is zero (every coordinate is constant)")
+    keep = lam > rtol * lam[0]
+    u = evecs[:, keep]
+    u = u * np.where(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])] < 0, -1.0, 1.0)
+    if method == "pca":
+        mix = math.sqrt(n - 1) * u
+    else:
+        mix = (u * (math.sqrt(n - 1) / np.sqrt(evals[keep]))) @ u.T
+    return _GramWhitening(method, int(keep.sum()), mean, mix)
+
+
 class _Base:
     """Row and column access to the audited matrix (raw, or whitened on the fly), in float64."""
 
-    def __init__(self, x: Any, whitening: Whitening | None) -> None:
+    def __init__(self, x: Any, whitening: Whitening | _GramWhitening | None) -> None:
         self.x = x
         self.w = whitening
         self.n = x.shape[0]
@@ -228,10 +319,14 @@ class _Base:
         self.block = _block_elements(self.n, max(self.d, x.shape[1]))
 
     def rows(self, i0: int, i1: int) -> np.ndarray:
+        if isinstance(self.w, _GramWhitening):
+            return self.w.rows(self.x, np.arange(i0, min(i1, self.n)), self.block)
         block = np.asarray(self.x[i0:i1], dtype=np.float64)
         return block if self.w is None else self.w.apply(block)
 
     def take(self, idx: np.ndarray) -> np.ndarray:
+        if isinstance(self.w, _GramWhitening):
+            return self.w.rows(self.x, idx, self.block)
         block = np.asarray(self.x[np.sort(idx)], dtype=np.float64)
         block = block[np.argsort(np.argsort(idx))]
         return block if self.w is None else self.w.apply(block)
@@ -239,6 +334,8 @@ class _Base:
     def columns(self, j0: int, j1: int) -> np.ndarray:
         """Columns ``j0:j1`` as a contiguous ``(j1 - j0, n)`` array: the input's own float
         dtype when unwhitened (float64 for integer input), float64 when whitened."""
+        if isinstance(self.w, _GramWhitening):
+            return self.w.columns(self.x, j0, j1)
         if self.w is None:
             block = np.asarray(self.x[:, j0:j1])
             if block.dtype not in (np.float32, np.float64):
@@ -353,8 +450,10 @@ class _Streams:
 
 @dataclass(frozen=True)
 class _RowPass:
-    """What one pass over the rows yields: norms, the directions' first and second moments, the
-    sliced projections per variant and which rows are nonzero before whitening."""
+    """What the passes over the data yield: norms, the directions' first and second moments
+    (the ``(d, d)`` scatter of tall data, the ``(n, n)`` Gram matrix of wide data, zero rows
+    and columns for zero rows), the sliced projections per variant and which rows are nonzero
+    before whitening."""
 
     norms: np.ndarray
     u_sum: np.ndarray
@@ -362,6 +461,7 @@ class _RowPass:
     proj: dict[str, np.ndarray]
     raw_nonzero: np.ndarray
     full: dict[str, np.ndarray]
+    u_gram: np.ndarray | None = None
 
     @property
     def zero_rows(self) -> int:
@@ -382,8 +482,9 @@ def audit_memory_bytes(n: int, d: int, itemsize: int, options: AuditOptions | No
 
     Every term is linear in ``n d`` or in one of ``n``, ``d``, except the directions' second
     moment: ``O(d^2)`` through the scatter when ``d <= n``, ``O(n^2)`` through the Gram matrix
-    when ``d > n``; and the covariance of ``whiten`` on tall data (``O(d^2)``). The working
-    blocks add a constant (row chunks and column blocks of ``2^21`` float64 each, per thread).
+    when ``d > n`` (which also serves Gine's test, the cosines and ``whiten``); and the
+    covariance of ``whiten`` on tall data (``O(d^2)``). The working blocks add a constant (row
+    chunks and column blocks of at most ``2^21`` float64 each, per thread).
     Callers compare it with a limit before any work (:func:`simulator.validation.check_memory`).
     """
     opts = AuditOptions() if options is None else options
@@ -401,18 +502,21 @@ def audit_memory_bytes(n: int, d: int, itemsize: int, options: AuditOptions | No
     if d <= opts.mardia_k:
         total += n_var * rows * d * f8
     total += rows * f8 * (opts.mardia_k**2 + 2 * opts.mardia_k)  # Mardia's products
-    total += d * f8 * (2 + 2 * n_var + opts.n_directions)  # means, per-coordinate tests
+    total += d * f8 * (2 + 2 * n_var)  # means, per-coordinate results
     wide = d > rows
+    count = opts.n_directions
+    if not (wide and d * count > _block_elements(rows, d) and d >= 8 * count):
+        total += 3 * d * count * f8  # the directions and their QR (not streamed)
     if wide:
-        total += 2 * rows**2 * f8  # the Gram matrix and its nonzero-row copy
+        total += 3 * rows**2 * f8  # the directions' Gram matrix, its nonzero rows, Gine's rows
         if opts.whiten is not None:
-            total += 6 * rows * d * f8  # rows in float64, centred, SVD factors, map
+            total += 4 * rows**2 * f8  # the centred rows' Gram matrix, eigenvectors, the map
     else:
         total += 1.5 * d**2 * f8  # the scatter and its float32 products
         if opts.whiten is not None:
             total += 6 * d**2 * f8  # cross products, covariance, eigenvectors, map
     m = min(rows, GINE_ROWS if opts.gine_rows is None else opts.gine_rows)
-    total += 3 * m * d * f8 + 5 * m**2 * f8  # Gine's rows, Gram matrix and angles
+    total += 5 * m**2 * f8 + (0 if wide else 3 * m * d * f8)  # Gine's Gram matrix, angles, rows
     columns = default_null_columns(rows) if opts.null_columns is None else opts.null_columns
     total += 2 * f8 * (NULL_BLOCK_ELEMENTS * 3 + 2 * columns)  # two nulls
     total += 4 * f8 * min(opts.cosine_pairs, rows // 2)  # pair indices and cosines
@@ -423,9 +527,10 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
     """Audit an embedding matrix with the paper's metrics and calibrated nulls.
 
     A pipeline of named steps: choose the rows (:func:`_select_rows`), whiten, one pass over the
-    rows (:func:`_row_pass`), the direction evidence (:func:`_direction_evidence`), the two
-    null laws (:func:`_null_laws`), the per-coordinate tests (:func:`_coordinate_tests`) and,
-    per variant, the Table-2 metrics and null comparisons (:func:`_variant_audit`).
+    rows (:func:`_row_pass`) and, for wide data, one over column blocks (:func:`_column_pass`),
+    the direction evidence (:func:`_direction_evidence`), the two null laws
+    (:func:`_null_laws`), the per-coordinate tests (:func:`_coordinate_tests`) and, per
+    variant, the Table-2 metrics and null comparisons (:func:`_variant_audit`).
 
     Parameters
     ----------
@@ -445,10 +550,11 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
     gen = normalize_rng(rng)
     streams = _Streams(*gen.spawn(7))
     x, dropped, subsampled = _select_rows(x, n_input, opts, streams.rows)
-    whitening = None
+    whitening: Whitening | _GramWhitening | None = None
     if opts.whiten is not None and x.shape[1] > x.shape[0]:
-        # Wide data: the thin SVD of the (n, d) rows, never a (d, d) covariance.
-        whitening = whitening_from_data(np.asarray(x, dtype=np.float64), opts.whiten)
+        # Wide data: the SVD of the (n, d) rows through their (n, n) Gram matrix, never a
+        # (d, d) covariance nor a float64 copy of the rows.
+        whitening = _gram_whitening(x, opts.whiten, _block_elements(*x.shape))
     elif opts.whiten is not None:
         mean, cov = _moments(x)
         whitening = whitening_from_moments(mean, cov, opts.whiten)
@@ -463,6 +569,8 @@ def audit(x: Any, options: AuditOptions | None = None, *, rng: RNGLike = None) -
         )
     if "unnormalized" in opts.variants:
         check_moment_scale(float(rows.norms.max()))
+    if base.d > base.n:
+        rows = _column_pass(base, rows, opts, streams.dirs)
     # Whitening n rows to rank n - 1 (always so when d >= n) gives every centred row the norm
     # (n - 1) / sqrt(n): U U^T = I - 11^T/n for the left singular vectors of the centred rows.
     equal_norms = whitening is not None and whitening.rank == base.n - 1
@@ -523,15 +631,17 @@ def _row_pass(
     """One pass over the rows in chunks: norms, the directions' moments, sliced projections.
 
     The directions' ``(d, d)`` scatter is accumulated only when ``d <= n``; wide data get the
-    ``(n, n)`` Gram matrix instead (:func:`_direction_gram`). Rows are kept whole per variant
-    when ``d <= mardia_k``, for Mardia's tests on all coordinates.
+    ``(n, n)`` Gram matrix instead (:func:`_column_pass`), which also projects on the sliced
+    directions when those would outweigh a working block (:func:`_streamed_directions`). Rows
+    are kept whole per variant when ``d <= mardia_k``, for Mardia's tests on all coordinates.
     """
     n, d = base.n, base.d
-    dirs = random_directions(d, opts.n_directions, rng=gen)
+    streamed = _streamed_directions(base, opts.n_directions)
+    dirs = None if streamed else random_directions(d, opts.n_directions, rng=gen)
     norms = np.empty(n)
     u_sum = np.zeros(d)
     u_scatter = np.zeros((d, d)) if d <= n else None
-    proj = {v: np.empty((n, dirs.shape[1])) for v in variants}
+    proj = {v: np.empty((n, opts.n_directions)) for v in variants}
     full = {v: np.empty((n, d)) for v in variants} if d <= opts.mardia_k else {}
     # Under whitening the raw cosines need rows that are nonzero before whitening as well.
     raw_nonzero = np.ones(n, dtype=bool)
@@ -543,7 +653,8 @@ def _row_pass(
         r = row_norms(chunk)
         norms[i : i + step] = r
         if "unnormalized" in proj:
-            proj["unnormalized"][i : i + step] = chunk @ dirs
+            if dirs is not None:
+                proj["unnormalized"][i : i + step] = chunk @ dirs
             if full:
                 full["unnormalized"][i : i + step] = chunk
         nz = r > 0
@@ -556,24 +667,63 @@ def _row_pass(
             u32 = u.astype(np.float32)
             u_scatter += u32.T @ u32
         if "normalized" in proj and nz.all():
-            proj["normalized"][i : i + step] = u @ dirs
+            if dirs is not None:
+                proj["normalized"][i : i + step] = u @ dirs
             if full:
                 full["normalized"][i : i + step] = u
     return _RowPass(norms, u_sum, u_scatter, proj, raw_nonzero, full)
 
 
-def _direction_gram(base: _Base, norms: np.ndarray) -> np.ndarray:
-    """Gram matrix ``U U^T`` of the directions of the nonzero rows, over column blocks: ``O(n^2)``
-    memory for any ``d`` (the Bingham statistic of wide data, :func:`bingham_from_gram`)."""
-    nonzero = norms > 0
-    inv = np.zeros(base.n)
-    inv[nonzero] = 1.0 / norms[nonzero]
-    gram = np.zeros((base.n, base.n))
-    width = max(1, base.block // base.n)
-    for j in range(0, base.d, width):
-        block = base.columns(j, min(base.d, j + width)).astype(np.float64, copy=False) * inv
-        gram += block.T @ block
-    return gram[np.ix_(nonzero, nonzero)]
+def _streamed_directions(base: _Base, count: int) -> bool:
+    """Whether the sliced directions of wide data are streamed through :func:`_column_pass`
+    instead of being formed: when the ``(d, count)`` matrix would outweigh a working block (a
+    20 x 200,000 input would need 49 MiB of directions beside a 15 MiB file), and ``d >=
+    8 count``, which keeps the Gaussian matrix well conditioned (singular values within a factor
+    ``(1 + 8^-1/2) / (1 - 8^-1/2) ~ 2.1`` of each other) for the Cholesky route."""
+    return base.d > base.n and base.d * count > base.block and base.d >= 8 * count
+
+
+def _column_pass(
+    base: _Base, rows: _RowPass, opts: AuditOptions, gen: np.random.Generator
+) -> _RowPass:
+    """One pass over column blocks of wide data (``d > n``), in ``O(n^2 + n count)`` memory.
+
+    Accumulates the Gram matrix ``U U^T`` of the directions ``u = z / ||z||`` (zero rows give
+    zero rows and columns), from which the Bingham test (:func:`bingham_from_gram`) and Gine's
+    test (:func:`gine_from_gram`) follow without a ``(d, d)`` matrix or a float64 copy of the
+    rows. When :func:`_streamed_directions`, it also fills the sliced projections on
+    ``random_directions(d, count, rng=gen)`` without forming them: the Gaussian matrix ``G``
+    is drawn in row blocks (the same stream as one draw), ``U G`` and ``G^T G`` accumulate, and
+    the Haar frame of :func:`simulator.sphere.sampling.random_frame` (QR with a positive
+    diagonal) is ``Q = G R^{-1}`` with ``R^T`` the Cholesky factor of ``G^T G``: the same
+    directions, rounded differently (relative ~1e-15). The unit rows are projected, as in
+    :func:`_row_pass`, so that rows near 1e300 cannot overflow; the raw rows' projections are
+    those times the norms.
+    """
+    n, d, count = base.n, base.d, opts.n_directions
+    nonzero = rows.norms > 0
+    inv = np.zeros(n)
+    inv[nonzero] = 1.0 / rows.norms[nonzero]
+    gram = np.zeros((n, n))
+    streamed = _streamed_directions(base, count)
+    ug = np.zeros((n, count)) if streamed else None
+    gg = np.zeros((count, count)) if streamed else None
+    width = max(1, base.block // max(n, count if streamed else 1))
+    for j in range(0, d, width):
+        j1 = min(d, j + width)
+        u = base.columns(j, j1).astype(np.float64, copy=False) * inv
+        gram += u.T @ u
+        if ug is not None and gg is not None:
+            g = gen.standard_normal((j1 - j, count))
+            ug += u.T @ g
+            gg += g.T @ g
+    if ug is not None and gg is not None:
+        proj = linalg.solve_triangular(np.linalg.cholesky(gg), ug.T, lower=True).T
+        if "unnormalized" in rows.proj:
+            rows.proj["unnormalized"][:] = proj * rows.norms[:, None]
+        if "normalized" in rows.proj:
+            rows.proj["normalized"][:] = proj
+    return replace(rows, u_gram=gram)
 
 
 def _direction_evidence(
@@ -586,22 +736,34 @@ def _direction_evidence(
     cosines = cosines_whitened = None
     if n_dir >= 3:
         uniformity.append(rayleigh_from_mean(rows.u_sum / n_dir, n_dir))
-        if rows.u_scatter is not None:
-            uniformity.append(bingham_from_scatter(rows.u_scatter / n_dir, n_dir))
-        else:
-            uniformity.append(bingham_from_gram(_direction_gram(base, rows.norms), base.d))
         nonzero = np.flatnonzero(rows.norms > 0)
+        if rows.u_gram is not None:
+            uniformity.append(bingham_from_gram(rows.u_gram[np.ix_(nonzero, nonzero)], base.d))
+        elif rows.u_scatter is not None:
+            uniformity.append(bingham_from_scatter(rows.u_scatter / n_dir, n_dir))
         gine_rows = min(GINE_ROWS, nonzero.size) if opts.gine_rows is None else opts.gine_rows
         sub = streams.gine.choice(nonzero, size=min(gine_rows, nonzero.size), replace=False)
-        uniformity.append(
-            gine_test(base.take(sub), max_rows=gine_rows, n_mc=opts.gine_mc, rng=streams.gine)
-        )
+        if rows.u_gram is not None:
+            gine = gine_from_gram(
+                rows.u_gram[np.ix_(sub, sub)], base.d, n_mc=opts.gine_mc, rng=streams.gine
+            )
+        else:
+            gine = gine_test(
+                base.take(sub), max_rows=gine_rows, n_mc=opts.gine_mc, rng=streams.gine
+            )
+        uniformity.append(gine)
         pool = np.flatnonzero((rows.norms > 0) & rows.raw_nonzero)
         if pool.size >= 4:
             i_idx, j_idx = pair_indices(pool.size, opts.cosine_pairs, rng=streams.pairs)
             a, b = pool[i_idx], pool[j_idx]
-            cosines = _pair_cosines(_Base(base.x, None), a, b)
-            if base.w is not None:
+            # Wide data: the pairs' cosines are entries of the directions' Gram matrix.
+            if base.w is None and rows.u_gram is not None:
+                cosines = cosines_against_null(rows.u_gram[a, b], base.d)
+            else:
+                cosines = _pair_cosines(_Base(base.x, None), a, b)
+            if base.w is not None and rows.u_gram is not None:
+                cosines_whitened = cosines_against_null(rows.u_gram[a, b], base.d)
+            elif base.w is not None:
                 cosines_whitened = _pair_cosines(base, a, b)
     notes = []
     if rows.zero_rows:
@@ -646,7 +808,9 @@ def _coordinate_tests(
     variants = opts.variants
     ad = {v: np.empty(d) for v in variants}
     dp = {v: np.empty(d) for v in variants}
-    width = max(1, min(d, base.block // n))
+    # About five float64 arrays of a column block per thread: the threads share a block of a
+    # 32nd of the input (the numbers do not depend on the blocks).
+    width = max(1, min(d, _block_elements(n, d, 32) // (n * opts.workers)))
     inv_norms = 1.0 / norms if "normalized" in variants else None
 
     def column_block(j: int) -> None:

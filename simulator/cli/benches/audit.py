@@ -8,6 +8,8 @@ baseline is a column-by-column loop over ``scipy.stats.anderson`` and ``scipy.st
 on the same data; it is timed on a subset of columns and extrapolated linearly (the cost per
 column is the same for every column), which the row's note states. A third row compares the
 per-coordinate tests alone, at equal scope, with our vectorised functions on the same columns.
+A fourth row is the wide case of issue 9 (item 7): a 20 x 200,000 float32 file, whose audit's
+peak RSS above the imports must stay within 3x the file plus ``8 n^2`` bytes.
 """
 
 from __future__ import annotations
@@ -117,10 +119,11 @@ def _wide_memory_row() -> BenchRow:
         baseline_s=None,
         baseline="file size",
         ratio=(peak - floor) / size,
-        target=f"peak RSS above the imports < {MEMORY_TARGET:g} x file + 8 n^2 bytes",
-        met=peak - floor < allowed,
+        target=f"peak RSS above the imports <= {MEMORY_TARGET:g} x file + 8 n^2 bytes",
+        met=peak - floor <= allowed,
         note=f"peak RSS {peak / 2**20:.0f} MiB, of which {floor / 2**20:.0f} MiB after the "
-        f"imports alone, for a {size / 2**20:.1f} MiB file; ratio = (peak - imports) / file size",
+        f"imports alone, for a {size / 2**20:.1f} MiB file (allowed above the imports: "
+        f"{allowed / 2**20:.1f} MiB); ratio = (peak - imports) / file size",
     )
 
 
