@@ -30,7 +30,12 @@ import numpy as np
 
 from simulator.backend import get_namespace
 from simulator.results import StudyResult
-from simulator.studies.executors import CellFailedError, Executor, SerialExecutor
+from simulator.studies.executors import (
+    CellFailedError,
+    Executor,
+    SerialExecutor,
+    raise_warnings,
+)
 
 SCALES = ("quick", "full")
 T = TypeVar("T")
@@ -218,9 +223,11 @@ class RunContext:
         """Values of the independent cells ``keys``, computing (and saving) the missing ones.
 
         The missing cells run on :attr:`executor`; each result is saved here, in the calling
-        process, as it arrives, and the progress bar counts finished cells. ``compute`` must be
-        a module-level function of the :class:`Cell` alone (an executor sends it to other
-        processes by reference), with the study's parameters in ``config`` or the key.
+        process, as it arrives, and the progress bar counts finished cells. The warnings the
+        cells raised wherever they ran are raised again here (same category and message) once
+        the batch is done, in the order of ``keys``. ``compute`` must be a module-level
+        function of the :class:`Cell` alone (an executor sends it to other processes by
+        reference), with the study's parameters in ``config`` or the key.
 
         Returns
         -------
@@ -248,7 +255,9 @@ class RunContext:
             outcomes = self.progress(outcomes, total=len(todo), desc=desc)
         failure: tuple[int, BaseException] | None = None
         saved = 0
+        sent: dict[int, tuple[Any, ...]] = {}
         for outcome in outcomes:
+            sent[outcome.index] = outcome.warnings
             if outcome.error is None:
                 i = todo[outcome.index]
                 out[i] = outcome.value
@@ -256,6 +265,9 @@ class RunContext:
                 saved += 1
             elif failure is None:
                 failure = (outcome.index, outcome.error)
+        # In the order of the keys, not of completion: the same whatever the executor.
+        for index in sorted(sent):
+            raise_warnings(sent[index])
         if failure is not None:
             index, error = failure
             raise CellFailedError(self.study, keys[todo[index]], error, saved) from error
