@@ -232,3 +232,60 @@ def test_max_memory_sizes_parse() -> None:
     for bad in ("", "x", "-1G", "inf"):
         with pytest.raises(Exception, match="size"):
             memory_size(bad)
+
+
+def _refuse_work(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make study ``name`` and every executor's start raise: a refusal must come before them."""
+    import dataclasses
+
+    from simulator.studies import executors
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("worked before refusing")
+
+    study = dataclasses.replace(registry.STUDIES[name], run=no_work)
+    monkeypatch.setitem(registry.STUDIES, name, study)
+    monkeypatch.setattr(executors.ProcessExecutor, "open", no_work)
+    monkeypatch.setattr(executors.DaskExecutor, "open", no_work)
+
+
+def test_run_above_max_memory_refuses_before_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    _refuse_work(monkeypatch, "appendix-d")
+    out = tmp_path / "out"
+    argv = ["run", "appendix-d", "--scale", "full", "--max-memory", "1M", "--out", str(out)]
+    assert exit_code(argv) == 2
+    err = one_line_error(capsys)
+    # The estimate, the limit and the option that raises it, in one line; nothing written.
+    assert "appendix-d" in err and "needs about" in err and "above the limit of 1 MiB" in err
+    assert "--max-memory" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_run_with_too_many_workers_refuses_before_starting_them(
+    executor: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    _refuse_work(monkeypatch, "appendix-d")
+    out = tmp_path / "out"
+    argv = ["run", "appendix-d", "--executor", executor, "--workers", "100000", "--out", str(out)]
+    assert exit_code(argv) == 2
+    err = one_line_error(capsys)
+    assert f"100000 workers ({executor})" in err and "--workers" in err and "--max-memory" in err
+    assert not out.exists()
+
+
+def test_run_memory_counts_every_process_on_this_machine() -> None:
+    from simulator.cli.run import PROCESS_BASE_BYTES, run_memory_bytes
+    from simulator.studies import executors
+
+    studies = [registry.STUDIES["appendix-d"], registry.STUDIES["test-calibration"]]
+    per_process = PROCESS_BASE_BYTES + studies[1].memory_bytes("quick")  # the larger cell
+    serial, account = run_memory_bytes(studies, "quick", executors.SerialExecutor())
+    assert serial == per_process and "test-calibration" in account
+    pool, _ = run_memory_bytes(studies, "quick", executors.ProcessExecutor(3))
+    assert pool == 4 * per_process
+    # A remote cluster's workers use another machine's memory.
+    remote = executors.DaskExecutor(scheduler="tcp://127.0.0.1:8786")
+    assert run_memory_bytes(studies, "quick", remote)[0] == per_process

@@ -10,6 +10,8 @@ import os
 import pickle
 import socket
 import sys
+import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,24 @@ def _toy_run(ctx: RunContext) -> StudyResult:
             for i, v in enumerate(values)
         ],
     )
+    return result
+
+
+class ToyWarning(UserWarning):
+    """A warning category defined outside the library (resolved by name in the caller)."""
+
+
+def _warning_cell(cell: Cell) -> int:
+    index = cell.key[1]
+    warnings.warn(f"toy cell {index} warns", ToyWarning, stacklevel=1)
+    warnings.warn("a numerical note", RuntimeWarning, stacklevel=1)
+    return index
+
+
+def _warning_run(ctx: RunContext) -> StudyResult:
+    values = ctx.map(_warning_cell, [("toy", i) for i in range(3)], desc="toy")
+    result = StudyResult("toy-warnings", "Toy warnings", ["none"])
+    result.add_table("cells", "Cells", ["i"], [{"i": v} for v in values])
     return result
 
 
@@ -338,3 +358,40 @@ def test_run_records_executor_and_resumes_after_a_failed_cell(
     assert result["provenance"]["resumed_cells"] == 3
     reference = _run(Study("toy-sweep", "", (), run), None, ex.SerialExecutor())
     assert result["tables"] == json.loads(json.dumps(reference["tables"]))
+
+
+def test_cell_warnings_are_raised_again_in_the_caller(executor: Any) -> None:
+    ctx = RunContext("toy-warnings", executor=executor)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert ctx.map(_warning_cell, [("toy", i) for i in range(3)]) == [0, 1, 2]
+    # Same category (the class itself) and message as where the cell ran.
+    seen = Counter((w.category, str(w.message)) for w in caught)
+    expected = Counter({(RuntimeWarning, "a numerical note"): 3})
+    expected.update((ToyWarning, f"toy cell {i} warns") for i in range(3))
+    assert seen == expected, executor.name
+
+
+def test_worker_warnings_become_the_same_notes_whatever_the_executor(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    """Issue 9, item 10: a warning raised in a cell becomes a note in the result and a one-line
+    note on stderr, and nothing raw reaches stderr, also from worker processes."""
+    pytest.importorskip("distributed")
+    study = Study("toy-warnings", "Toy warnings", ("none",), _warning_run)
+    monkeypatch.setitem(STUDIES, "toy-warnings", study)
+    notes = {}
+    for name, extra in (
+        ("serial", []),
+        ("processes", ["--workers", "2"]),
+        ("dask", ["--workers", "2"]),
+    ):
+        out = tmp_path / name
+        argv = ["run", "toy-warnings", "--executor", name, *extra, "--out", str(out), "--quiet"]
+        assert cli.main(argv) == 0, name
+        err = capfd.readouterr().err
+        warned = [line for line in err.splitlines() if "warns" in line or "numerical" in line]
+        assert warned and all(line.startswith("infonce-sim run: note: ") for line in warned), err
+        notes[name] = json.loads((out / "toy-warnings.json").read_text())["notes"]
+    assert notes["serial"] == notes["processes"] == notes["dask"]
+    assert "warning caught during the computation: ToyWarning: toy cell 2 warns" in notes["dask"]

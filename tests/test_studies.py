@@ -12,6 +12,7 @@ import pickle
 import re
 import subprocess
 import sys
+import tracemalloc
 from collections import Counter
 
 import numpy as np
@@ -163,7 +164,10 @@ def test_register_checks_configs() -> None:
         register("bad-b", "t", ("c",), configs={"quick": A(), "full": A()}, tiny=B())
     with pytest.raises(ValueError, match="frozen dataclasses"):
         register("bad-c", "t", ("c",), configs={"quick": {}, "full": {}}, tiny={})
-    assert not {"bad-a", "bad-b", "bad-c"} & set(STUDIES)
+    # Frozen dataclasses without a memory estimate.
+    with pytest.raises(ValueError, match=r"configs must state memory_bytes\(\)"):
+        register("bad-d", "t", ("c",), configs={"quick": A(), "full": A()}, tiny=A())
+    assert not {"bad-a", "bad-b", "bad-c", "bad-d"} & set(STUDIES)
 
 
 def test_a_study_refuses_a_config_of_another_study() -> None:
@@ -211,3 +215,39 @@ def test_every_table_cell_holds_one_value_and_symbols_are_defined(tiny_runs: dic
                     if isinstance(value, str):
                         assert not re.fullmatch(r"\S+ \[\S+, \S+\]", value), (name, column)
             assert not undefined_symbols(table), (name, table_id, undefined_symbols(table))
+
+
+def _clear_caches() -> None:
+    """Empty every ``functools`` cache of the package, so that a traced run recomputes what an
+    earlier run cached (a cache hit would hide an allocation)."""
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("simulator", "proofs_check"):
+            for obj in list(vars(module).values()):
+                if callable(getattr(obj, "cache_clear", None)):
+                    obj.cache_clear()
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_memory_estimate_bounds_the_traced_peak_on_tiny(name: str, tiny_runs: dict) -> None:
+    """A config's ``memory_bytes()`` bounds the peak that ``tracemalloc`` (which counts NumPy's
+    allocations) traces while the whole study runs serially on its TINY config: every cell and
+    the study's own work between sweeps (issue 9, item 7).
+
+    The estimates are derived from the config's sizes: the largest arrays alive at once (the
+    samples and replicate blocks, training item sets, views and batch matrices, null blocks,
+    the N x N logits) times a stated number of copies for temporaries, plus the fixed
+    quadratures, bounded from their rules (Phi) or measured where they refine until converged
+    (the Eq. 53 eta2, the proofs' checks); each config's docstring gives its terms. The
+    ``tiny_runs`` fixture has run every study once already, so allocations made by imports on
+    first use are not counted here (they are the per-process base of ``run``), and the
+    package's caches are emptied so that nothing is served from them.
+    """
+    study = STUDIES[name]
+    _clear_caches()
+    tracemalloc.start()
+    try:
+        study.run(RunContext(seed=11, config=study.tiny))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= study.tiny.memory_bytes(), (name, peak)

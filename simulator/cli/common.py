@@ -115,9 +115,12 @@ def add_memory_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_memory_limit(nbytes: float, what: str, max_memory: int | None) -> None:
+def check_memory_limit(
+    nbytes: float, what: str, max_memory: int | None, *, remedy: str = "reduce the sizes"
+) -> None:
     """ValueError naming ``--max-memory`` when ``nbytes`` exceeds the limit (default: half the
-    available memory, :func:`simulator.validation.default_memory_limit`)."""
+    available memory, :func:`simulator.validation.default_memory_limit`); ``remedy`` is the
+    advice given beside raising the limit."""
     from simulator.validation import check_memory, default_memory_limit
 
     limit = default_memory_limit() if max_memory is None else max_memory
@@ -126,7 +129,9 @@ def check_memory_limit(nbytes: float, what: str, max_memory: int | None) -> None
     except ValueError as exc:
         source = "--max-memory" if max_memory is not None else "half the available memory"
         raise ValueError(
-            str(exc).replace("raise the memory limit", f"raise --max-memory (limit: {source})")
+            str(exc)
+            .replace("raise the memory limit", f"raise --max-memory (limit: {source})")
+            .replace("reduce the sizes", remedy)
         ) from None
 
 

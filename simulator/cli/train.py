@@ -206,20 +206,6 @@ def image_metrics(run: Any, config: Any, rng: Any) -> dict[str, Any]:
     }
 
 
-def train_memory_bytes(config: Any) -> float:
-    """Upper estimate of a training run's memory from its sizes: the item sets and one view of
-    each in float64 (``3 (n_train + n_test) p``), the encoder's parameters with Adam's two
-    moments and gradients (``4 (p h + h d)`` for an MLP of width ``h``, ``4 p d`` linear), a
-    batch's activations and the held-out embeddings with their evaluation copies
-    (``8 n_test d``)."""
-    data = config.data
-    width = config.hidden if config.encoder == "mlp" else 0
-    params = data.p * config.d if width == 0 else data.p * width + width * config.d
-    items = 3.0 * (data.n_train + data.n_test) * data.p
-    batch = 8.0 * config.batch * (data.p + width + config.d) + 4.0 * config.batch**2
-    return 8.0 * (items + 4.0 * params + batch + 8.0 * data.n_test * config.d)
-
-
 def final_metrics(result: dict[str, Any]) -> dict[str, Any]:
     """The ``--json`` keys: the last recorded diagnostics, flattened."""
     last = result["history"][-1]
@@ -402,7 +388,7 @@ def _progress_callback(total: int, quiet: bool) -> tuple[Any, Any]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from simulator.contrastive.trainer import train
+    from simulator.contrastive.trainer import train, train_memory_bytes
 
     source = begin_command(args.out)
     config = build_config(args)

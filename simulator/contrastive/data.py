@@ -45,6 +45,8 @@ from simulator.hgr.channels import GaussianChannel, Jitter, check_A, input_law, 
 from simulator.validation import check_int, check_real
 
 DATASETS = ("laplace", "gmm", "binary")
+#: Monte Carlo draws of the ``gmm`` eta2 (:func:`gmm_eta2`, through :func:`setting_eta2`).
+GMM_ETA2_DRAWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _binary_eta2(density: float, flip: float) -> Eta2:
     return Eta2(r["eta2"], r["eta2"], r["eta2_error"], "exact (discrete SVD)")
 
 
-def setting_eta2(dataset: Dataset, *, n: int = 20_000, rng: RNGLike = None) -> Eta2:
+def setting_eta2(dataset: Dataset, *, n: int = GMM_ETA2_DRAWS, rng: RNGLike = None) -> Eta2:
     """eta2 (Eq. 5) of a data set's channel; ``n`` and ``rng`` are used by ``gmm`` only."""
     if dataset.setting.name == "gmm":
         return gmm_eta2(dataset.means, dataset.setting.noise_std, n=n, rng=rng)
@@ -221,7 +223,12 @@ def _posterior_lambda2(post: np.ndarray) -> float:
 
 
 def gmm_eta2(
-    means: np.ndarray, noise_std: float, *, n: int = 20_000, batches: int = 20, rng: RNGLike = None
+    means: np.ndarray,
+    noise_std: float,
+    *,
+    n: int = GMM_ETA2_DRAWS,
+    batches: int = 20,
+    rng: RNGLike = None,
 ) -> Eta2:
     """eta2 of the mixture channel ``X = mu_C + noise_std * eps``, ``C`` uniform on K components.
 

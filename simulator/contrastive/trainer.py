@@ -65,7 +65,7 @@ import numpy as np
 from scipy import special
 
 from simulator.backend import RNGLike, array_namespace, normalize_rng, seed_entropy, to_host
-from simulator.contrastive.data import DataSetting, Eta2, setting_eta2
+from simulator.contrastive.data import GMM_ETA2_DRAWS, DataSetting, Eta2, setting_eta2
 from simulator.contrastive.encoders import Encoder
 from simulator.contrastive.images import ImageDataset, ImageSetting
 from simulator.contrastive.infonce import (
@@ -79,8 +79,14 @@ from simulator.contrastive.optim import Adam
 from simulator.contrastive.regularisers import check_regulariser, matched_lambda, route2_regulariser
 from simulator.contrastive.vicreg import vicreg_loss
 from simulator.gaussianity.metrics import gaussianity_metrics
-from simulator.gaussianity.nulls import CoordinateNull, compare_pass_fraction, coordinate_null
+from simulator.gaussianity.nulls import (
+    CoordinateNull,
+    compare_pass_fraction,
+    coordinate_null,
+    coordinate_null_memory_bytes,
+)
 from simulator.hgr.alignment import prop1_from_pairs
+from simulator.hgr.mildness import EQ53_ETA2_MEMORY_BYTES
 from simulator.validation import check_int, check_real
 
 TRAIN_LOSSES = (*LOSSES, "supervised", "vicreg")
@@ -257,6 +263,52 @@ def metrics_block(z: np.ndarray, null: CoordinateNull, *, with_cv: bool) -> dict
             "dp_pass": compare_pass_fraction(g.dp_pass, null, "dp").to_dict(),
         },
     }
+
+
+def train_memory_bytes(config: TrainConfig, *, eta2_given: bool = False) -> int:
+    """Upper bound of the memory one :func:`train` run allocates (float64 throughout, the
+    larger dtype), from the sizes in ``config``; ``eta2_given`` when the caller passes ``eta2``
+    to :func:`train` (it is then not computed).
+
+    The terms are added although they are not all alive at once, which leaves room for
+    temporaries not listed. With ``n`` items, ``n_t`` held-out items, ``p`` inputs, ``d``
+    outputs, hidden width ``h`` (0 for the linear encoder), ``b`` the batch and ``r`` the
+    uniformity rows, in float64 elements:
+
+    * the item sets, ``2 (n + n_t) p`` (a binary setting's uniform draws sit beside them);
+    * eta2 unless given: ``3 G p`` for ``gmm`` (``G`` Monte Carlo draws: the components'
+      means, the noise and their sum), the Eq. 53 quadrature for ``laplace``
+      (:data:`~simulator.hgr.mildness.EQ53_ETA2_MEMORY_BYTES`);
+    * the two held-out views and the temporaries of drawing one, ``12 n_t p`` (an image
+      augmentation holds about ten arrays of its batch);
+    * the calibrated nulls, one at a time
+      (:func:`~simulator.gaussianity.nulls.coordinate_null_memory_bytes`);
+    * an evaluation, ``16 n_t (d + h)`` (both views' encodings and caches, host copies,
+      ``u``, ``v`` and the pair means, the metrics' sorted copies) and ``8 r^2`` (the Gram
+      matrix, its mask and the log-sum-exp temporaries of the uniformity terms);
+    * a training step, ``16 b (p + h + d) + 12 b^2`` (views, activations and gradients; the
+      logits and the entropy estimate's distances, masks and neighbour order);
+    * the parameters with their gradients, Adam's two moments and the updated copy (5 times);
+    * the returned embeddings, ``4 n_t d``.
+    """
+    data = config.data
+    n_test = data.n_test
+    width = config.hidden if config.encoder == "mlp" else 0
+    params = data.p * width + width * config.d + width + config.d if width else data.p * config.d
+    rows = min(config.uniformity_rows, n_test)
+    elements = (
+        2 * (data.n_train + n_test) * data.p
+        + (3 * GMM_ETA2_DRAWS * data.p if data.name == "gmm" and not eta2_given else 0)
+        + 12 * n_test * data.p
+        + 16 * n_test * (config.d + width)
+        + 8 * rows**2
+        + 16 * config.batch * (data.p + width + config.d)
+        + 12 * config.batch**2
+        + 5 * params
+        + 4 * n_test * config.d
+    )
+    eta2 = EQ53_ETA2_MEMORY_BYTES if data.name == "laplace" and not eta2_given else 0
+    return int(8 * elements + eta2 + coordinate_null_memory_bytes(n_test, config.null_columns))
 
 
 def train(

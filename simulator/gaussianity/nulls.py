@@ -137,6 +137,21 @@ class CoordinateNull:
         }
 
 
+def coordinate_null_memory_bytes(n: int, columns: int) -> int:
+    """Upper bound of the memory :func:`coordinate_null` allocates for ``n`` rows and ``columns``.
+
+    One block of ``min(columns, max(1, NULL_BLOCK_ELEMENTS // n))`` columns of ``n`` float64
+    rows is alive at a time, with at most eight block-sized arrays (the draws and their scaled
+    copy, the sorted copy, deviations and the log-CDF terms of the AD statistic, the moments of
+    the DP test; five measured at ``n = 10^4``), plus four arrays of one value per column (the
+    statistics and p-values, their blocks and the pass masks).
+    """
+    n = check_int("n", n, low=1)
+    columns = check_int("columns", columns, low=1)
+    block = n * min(columns, max(1, NULL_BLOCK_ELEMENTS // n))
+    return 8 * (8 * block + 4 * columns)
+
+
 def default_null_columns(n: int, budget: int = DEFAULT_NULL_BUDGET) -> int:
     """Null columns for ``n`` rows within ``budget`` draws, at least 200 and at most 20,000."""
     n = check_int("n", n, low=1)

@@ -25,6 +25,14 @@ from simulator.hgr.channels import (
 )
 
 METHODS = ("exact", "numeric", "ace")
+#: Memory of the numeric eta2 of the Gaussian channels with Laplace or uniform input at
+#: ``0.2 <= A <= 0.8`` (:func:`eq53_eta2` with and without the App. E.1 jitter, and
+#: :func:`channel_hgr`): at most 131 MiB traced, doubled. Measured rather than derived because
+#: the quadratures refine until they converge, far below their caps (256 panels of
+#: :func:`~simulator.hgr.estimators.hgr_numeric` would need about 2.4 GiB): no size of a
+#: study's config enters them. The largest matrices are the Laplace sectors of
+#: :func:`~simulator.hgr.estimators.hgr_laplace_gaussian`, whose nodes grow as ``A -> 1``.
+EQ53_ETA2_MEMORY_BYTES = 256 * 2**20
 Channel = GaussianChannel | DiscreteChannel | PartialSums | VMFChannel
 
 

@@ -367,6 +367,16 @@ _NODES = (64, 128)
 _LOG_Z_REL_ERR = 1e-13
 
 
+#: Upper bound of the memory one :func:`vmf_uniformity_potential` call allocates: the series
+#: route of :func:`_log_z_many` holds at most five ``(nodes, terms)`` float64 matrices (the
+#: steps, their cumulative sum, the concatenated log terms, their exponentials and one
+#: temporary) with ``nodes = max(_NODES)`` and ``terms`` the longest series it sums
+#: (``peak + 12 sqrt(peak + 1) + 41`` at ``peak = _SERIES_MAX_PEAK``).
+PHI_MEMORY_BYTES = (
+    5 * 8 * max(_NODES) * int(_SERIES_MAX_PEAK + 12 * math.sqrt(_SERIES_MAX_PEAK + 1) + 41)
+)
+
+
 def _log_z_many(d: int, r: np.ndarray) -> np.ndarray:
     """``log Z_d(r)`` for an array of ``r > 0`` at one ``d``, by the routes of ``log_normaliser``.
 

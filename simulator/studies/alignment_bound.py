@@ -21,6 +21,7 @@ from simulator.hgr import alignment as al
 from simulator.hgr import channels as ch
 from simulator.hgr import mildness
 from simulator.hgr.estimators import dpi_check, hgr_discrete, joint_from_channel
+from simulator.hgr.mildness import EQ53_ETA2_MEMORY_BYTES
 from simulator.results import (
     HOLDS,
     INCONCLUSIVE,
@@ -118,6 +119,33 @@ class Config:
         for name in ("tight_p", "tight_mc_p", "vmf_kappa", "laplace_a"):
             if not getattr(self, name):
                 raise ValueError(f"{name} must hold at least one value")
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory: the numeric eta2 of the Eq. 53 Laplace table and
+        of the Gaussian channels (:data:`~simulator.hgr.mildness.EQ53_ETA2_MEMORY_BYTES`), plus
+        the larger Monte Carlo of (float64 elements, ``p`` the widest channel sample):
+
+        * a channel cell: ``10 n p`` with ``n = max(n_mc, n_ace)`` (the items and both views,
+          the jitter's or the finite channels' temporaries, float copies of symbol indices),
+          ``3 n h`` (the random-feature layer of width ``h = 128`` and its temporaries),
+          ``8 n d_enc`` (embeddings, their unit rows, pair means) and ACE's bootstrap, 200
+          tables of at most 64 x 64 bins counted twice;
+        * a tight Gaussian cell: ``10 n_tight p`` at the largest ``p`` (the encoder is
+          ``p x p``; six such arrays measured).
+        """
+        widths = {
+            "gaussian-gaussian": self.dim,
+            "gaussian-laplace": self.dim,
+            "gaussian-uniform": self.dim,
+            "eq53-laplace": self.eq53_dim,
+            "sparse-binary": self.sparse_dim,
+            "vmf": TIGHT_VMF_D,
+        }
+        p = max(widths.get(label, 1) for label in self.channels)
+        n = max(self.n_mc, self.n_ace)
+        channel = 10 * n * p + 3 * n * 128 + 8 * n * self.d_enc + 2 * 200 * 64**2
+        tight = 10 * self.n_tight * max(self.tight_mc_p)
+        return EQ53_ETA2_MEMORY_BYTES + 8 * max(channel, tight)
 
 
 CONFIGS: dict[str, Config] = {

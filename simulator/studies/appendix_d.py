@@ -32,7 +32,7 @@ from simulator.contrastive.route2 import (
     vmf_profile,
 )
 from simulator.results import HOLDS, VIOLATED, StudyResult, combine_verdicts, keyed_rows, series
-from simulator.sphere.vmf import log_normaliser
+from simulator.sphere.vmf import PHI_MEMORY_BYTES, log_normaliser
 from simulator.studies.registry import Cell, RunContext, register
 
 
@@ -50,6 +50,13 @@ class AppendixDConfig:
     d_grid: tuple[int, ...]
     taus: tuple[float, ...]
     kappas: tuple[float, ...]
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory: one Phi quadrature at a time
+        (:data:`~simulator.sphere.vmf.PHI_MEMORY_BYTES`; a cell evaluates them one by one)
+        plus at most 64 float64 arrays over the concentration grid (the profile, the reduced
+        objectives and the search)."""
+        return PHI_MEMORY_BYTES + 8 * 64 * len(self.kappas)
 
 
 _D_GRID = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)

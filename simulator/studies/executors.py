@@ -11,6 +11,12 @@ number of workers.
 Every executor follows one failure rule: after the first failed cell no new cell is started,
 the cells already started are awaited and reported, and the caller saves those that finished.
 
+Warnings a cell raises are recorded where it runs (:func:`timed_call`) and travel back with its
+outcome as ``(category, message)`` pairs; :meth:`RunContext.map
+<simulator.studies.registry.RunContext.map>` raises them again in the calling process, so that
+they reach the caller's warning filters (the CLI turns them into notes) whatever the executor,
+instead of a worker's stderr.
+
 Dask (``dask.distributed``) is an optional dependency, imported only when a
 :class:`DaskExecutor` is opened.
 """
@@ -18,10 +24,12 @@ Dask (``dask.distributed``) is an optional dependency, imported only when a
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import multiprocessing
 import os
 import pickle
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,22 +44,55 @@ CONNECT_TIMEOUT_S = 10.0
 CELLS_PER_SLOT = 2
 
 
+#: A warning as it travels from a worker: the module and name of its category, and its message
+#: (plain strings, so that any warning can be sent back from any process).
+SentWarning = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class CellOutcome:
-    """What an executor reports for one cell: its index in the batch and its value or error."""
+    """What an executor reports for one cell: its index in the batch, its value or error, and
+    the warnings it raised (:func:`timed_call`)."""
 
     index: int
     value: Any = None
     error: BaseException | None = None
     seconds: float = 0.0
+    warnings: tuple[SentWarning, ...] = ()
 
 
-def timed_call(compute: Callable[[Any], Any], cell: Any) -> tuple[Any, float]:
-    """``compute(cell)`` and the seconds it took where it ran (the compute time a resumed run
-    records for the cell)."""
-    start = time.perf_counter()
-    value = compute(cell)
-    return value, time.perf_counter() - start
+def timed_call(
+    compute: Callable[[Any], Any], cell: Any
+) -> tuple[Any, float, tuple[SentWarning, ...]]:
+    """``compute(cell)``, the seconds it took where it ran (the compute time a resumed run
+    records for the cell) and every warning it raised, recorded rather than shown (a worker's
+    stderr is not the user's): see :func:`raise_warnings`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        value = compute(cell)
+        seconds = time.perf_counter() - start
+    sent = tuple((w.category.__module__, w.category.__qualname__, str(w.message)) for w in caught)
+    return value, seconds, sent
+
+
+def _category(module: str, name: str) -> type[Warning]:
+    """The warning class ``module.name``, or a stand-in of the same name when it cannot be
+    imported here (a class defined where the cell ran only)."""
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        found = None
+    if isinstance(found, type) and issubclass(found, Warning):
+        return found
+    return type(name.rpartition(".")[2], (UserWarning,), {"__module__": module})
+
+
+def raise_warnings(sent: tuple[SentWarning, ...]) -> None:
+    """Raise again, in this process, the warnings a cell recorded where it ran (same category
+    and message), so that this process's warning filters decide what becomes of them."""
+    for module, name, message in sent:
+        warnings.warn(message, _category(module, name), stacklevel=2)
 
 
 class CellFailedError(RuntimeError):
@@ -117,11 +158,11 @@ class SerialExecutor:
         """Outcomes in the order of ``cells``; stops after the first failure."""
         for i, cell in enumerate(cells):
             try:
-                value, seconds = timed_call(compute, cell)
+                value, seconds, sent = timed_call(compute, cell)
             except Exception as exc:
                 yield CellOutcome(i, error=exc)
                 return
-            yield CellOutcome(i, value, seconds=seconds)
+            yield CellOutcome(i, value, seconds=seconds, warnings=sent)
 
 
 class _PoolExecutor(ABC):
@@ -258,8 +299,8 @@ class ProcessExecutor(_PoolExecutor):
             self.close()
         if error:
             return CellOutcome(index, error=error)
-        value, seconds = handle.result()
-        return CellOutcome(index, value, seconds=seconds)
+        value, seconds, sent = handle.result()
+        return CellOutcome(index, value, seconds=seconds, warnings=sent)
 
     def _cancel(self, handles: list[Any]) -> None:
         for handle in handles:
@@ -386,8 +427,8 @@ class DaskExecutor(_PoolExecutor):
 
     def _outcome(self, index: int, handle: Any) -> CellOutcome:
         if handle.status == "finished":
-            value, seconds = handle.result()
-            return CellOutcome(index, value, seconds=seconds)
+            value, seconds, sent = handle.result()
+            return CellOutcome(index, value, seconds=seconds, warnings=sent)
         try:
             return CellOutcome(index, error=handle.exception())
         except Exception as exc:  # a cancelled future (lost scheduler) raises instead

@@ -37,7 +37,7 @@ from simulator.results import (
     series,
     verdict_upper_bound,
 )
-from simulator.sphere.vmf import vmf_pairs, vmf_uniformity_potential
+from simulator.sphere.vmf import PHI_MEMORY_BYTES, vmf_pairs, vmf_uniformity_potential
 from simulator.studies.registry import Cell, RunContext, register
 
 NAME = "infonce-limit"
@@ -70,6 +70,19 @@ class Config:
     tilt_dims: tuple[int, ...]
     tilt_alphas: tuple[float, ...]
     tilt_s: tuple[float, ...]
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory, the larger of (float64 elements):
+
+        * a Monte Carlo cell at the largest batch ``N`` and dimension ``d``: ``4 N^2`` (the
+          logits of Eq. 2, their shifted copy, the exponentials and one temporary) and
+          ``10 N d`` (the vMF pairs with the temporaries of Wood's sampler);
+        * a tilt cell: one Phi quadrature at a time
+          (:data:`~simulator.sphere.vmf.PHI_MEMORY_BYTES`).
+        """
+        n = max(self.batch_sizes)
+        d = max(s[0] for s in self.settings)
+        return max(8 * (4 * n * n + 10 * n * d), PHI_MEMORY_BYTES)
 
     def replicates(self, n: int) -> int:
         return int(min(self.max_replicates, max(self.min_replicates, self.logit_budget // n**2)))

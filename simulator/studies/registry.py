@@ -2,9 +2,11 @@
 
 A study is a function ``run(ctx) -> StudyResult`` registered under a name with its title, the paper
 claims it tests (declared once, copied into its results) and a frozen config dataclass per scale
-plus a tiny one for tests; it reads ``cfg = ctx.config or CONFIGS[ctx.scale]``. The CLI reads
-:data:`STUDIES`; the context carries everything a study may need from the outside world (scale,
-seed, backend, progress bar, checkpoint store) so that studies do no I/O.
+plus a tiny one for tests; it reads ``cfg = ctx.config or CONFIGS[ctx.scale]``. Every config
+states the memory its study needs (:meth:`StudyConfig.memory_bytes`), so that a run can be
+refused before any work when it would not fit. The CLI reads :data:`STUDIES`; the context
+carries everything a study may need from the outside world (scale, seed, backend, progress bar,
+checkpoint store) so that studies do no I/O.
 
 Randomness inside a study comes only from its cells. A cell is addressed by one key, a tuple of
 strings and numbers; its generator is ``SeedSequence(seed, spawn_key=(study_id, cell_id))`` with
@@ -28,7 +30,12 @@ import numpy as np
 
 from simulator.backend import get_namespace
 from simulator.results import StudyResult
-from simulator.studies.executors import CellFailedError, Executor, SerialExecutor
+from simulator.studies.executors import (
+    CellFailedError,
+    Executor,
+    SerialExecutor,
+    raise_warnings,
+)
 
 SCALES = ("quick", "full")
 T = TypeVar("T")
@@ -43,6 +50,22 @@ class CheckpointStore(Protocol):
     def get(self, key: str) -> Any: ...
 
     def put(self, key: str, value: Any, seconds: float = 0.0) -> None: ...
+
+
+class StudyConfig(Protocol):
+    """What :func:`register` requires of a study's config (besides being a frozen dataclass)."""
+
+    def memory_bytes(self) -> int:
+        """Upper bound, in bytes, of the peak a process allocates while it computes one cell of
+        the study (the largest) or the study's own work between its sweeps.
+
+        Derived from the config's sizes (the largest arrays alive at once, with a stated
+        overhead factor for temporaries), not counting what the process holds before the
+        study starts (its imports); checked against the peak traced on the ``TINY`` config.
+        It bounds host memory with NumPy, and on CuPy too, where the large arrays move to the
+        device (host-draw mode draws them on the host first).
+        """
+        ...
 
 
 class MemoryStore:
@@ -200,9 +223,11 @@ class RunContext:
         """Values of the independent cells ``keys``, computing (and saving) the missing ones.
 
         The missing cells run on :attr:`executor`; each result is saved here, in the calling
-        process, as it arrives, and the progress bar counts finished cells. ``compute`` must be
-        a module-level function of the :class:`Cell` alone (an executor sends it to other
-        processes by reference), with the study's parameters in ``config`` or the key.
+        process, as it arrives, and the progress bar counts finished cells. The warnings the
+        cells raised wherever they ran are raised again here (same category and message) once
+        the batch is done, in the order of ``keys``. ``compute`` must be a module-level
+        function of the :class:`Cell` alone (an executor sends it to other processes by
+        reference), with the study's parameters in ``config`` or the key.
 
         Returns
         -------
@@ -230,7 +255,9 @@ class RunContext:
             outcomes = self.progress(outcomes, total=len(todo), desc=desc)
         failure: tuple[int, BaseException] | None = None
         saved = 0
+        sent: dict[int, tuple[Any, ...]] = {}
         for outcome in outcomes:
+            sent[outcome.index] = outcome.warnings
             if outcome.error is None:
                 i = todo[outcome.index]
                 out[i] = outcome.value
@@ -238,6 +265,9 @@ class RunContext:
                 saved += 1
             elif failure is None:
                 failure = (outcome.index, outcome.error)
+        # In the order of the keys, not of completion: the same whatever the executor.
+        for index in sorted(sent):
+            raise_warnings(sent[index])
         if failure is not None:
             index, error = failure
             raise CellFailedError(self.study, keys[todo[index]], error, saved) from error
@@ -275,6 +305,13 @@ class Study:
     tiny: Any = None
     backends: tuple[str, ...] = ("numpy",)
 
+    def memory_bytes(self, scale: str) -> int:
+        """The config's :meth:`StudyConfig.memory_bytes` at ``scale`` (0 for a study built by
+        hand without configs)."""
+        if not self.configs:
+            return 0
+        return int(self.configs[scale].memory_bytes())
+
 
 STUDIES: dict[str, Study] = {}
 
@@ -284,14 +321,15 @@ def register(
     title: str,
     claims: tuple[str, ...],
     *,
-    configs: dict[str, Any],
-    tiny: Any,
+    configs: dict[str, StudyConfig],
+    tiny: StudyConfig,
     backends: tuple[str, ...] = ("numpy",),
 ) -> Callable:
     """Decorator registering ``run(ctx) -> StudyResult`` as study ``name``.
 
     ``configs`` maps every scale of :data:`SCALES` to a frozen dataclass config and ``tiny`` is a
-    config of the same type for tests. The result the study returns gets ``title`` and ``claims``.
+    config of the same type for tests; the type has a ``memory_bytes()`` method
+    (:class:`StudyConfig`). The result the study returns gets ``title`` and ``claims``.
     ``backends`` lists the array backends the study's cells compute with (see :class:`Study`).
     """
     if set(configs) != set(SCALES):
@@ -302,6 +340,8 @@ def register(
     # Frozen, so that a config shipped with a cell to another process cannot drift from the run's.
     if not (dataclasses.is_dataclass(tiny) and type(tiny).__dataclass_params__.frozen):
         raise ValueError(f"study {name!r}: configs must be frozen dataclasses")
+    if not callable(getattr(tiny, "memory_bytes", None)):
+        raise ValueError(f"study {name!r}: configs must state memory_bytes() (see StudyConfig)")
 
     def wrap(fn: Callable[[RunContext], StudyResult]) -> Callable[[RunContext], StudyResult]:
         if name in STUDIES:

@@ -32,7 +32,7 @@ from simulator.contrastive.route2 import (
     vmf_profile,
 )
 from simulator.results import HOLDS, VIOLATED, StudyResult, combine_verdicts, keyed_rows, series
-from simulator.sphere.vmf import mean_resultant_length
+from simulator.sphere.vmf import PHI_MEMORY_BYTES, mean_resultant_length
 from simulator.studies.registry import Cell, RunContext, register
 
 #: Relative error bound of the double-precision KL and ``A_d`` (measured below 1e-12 against
@@ -64,6 +64,13 @@ class Route2Config:
     beta_factors: tuple[float, ...]
     threshold_factors: tuple[float, ...]
     kappas: tuple[float, ...]
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory: one Phi quadrature at a time
+        (:data:`~simulator.sphere.vmf.PHI_MEMORY_BYTES`; a cell evaluates them one by one)
+        plus at most 64 float64 arrays over the concentration grid (the profile, the reduced
+        objectives and the search)."""
+        return PHI_MEMORY_BYTES + 8 * 64 * max(len(self.kappas), len(self.lemma1_kappas))
 
 
 def _geom(lo: float, hi: float, n: int) -> tuple[float, ...]:

@@ -42,9 +42,10 @@ import numpy as np
 from simulator.contrastive.data import DataSetting, Eta2
 from simulator.contrastive.regularisers import kl_entropy, matched_lambda
 from simulator.contrastive.route2 import beta0
-from simulator.contrastive.trainer import TrainConfig, train
+from simulator.contrastive.trainer import TrainConfig, train, train_memory_bytes
 from simulator.gaussianity.metrics import clopper_pearson
 from simulator.hgr.channels import Jitter
+from simulator.hgr.mildness import EQ53_ETA2_MEMORY_BYTES
 from simulator.results import (
     FINDING,
     HOLDS,
@@ -115,6 +116,19 @@ class Route2TrainingConfig:
         return DataSetting(
             name, p=self.p, n_train=self.n_train, n_test=self.n_test, jitter=self.jitter
         )
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory: a pair cell holds one training run at a time
+        (:func:`~simulator.contrastive.trainer.train_memory_bytes`, eta2 given, with the
+        regulariser) plus the reference embeddings and the entropy estimate of the KL to the
+        Gaussian reference, ``4 n_test d + 10 n_test^2`` float64 (the distances, their masks
+        and the neighbour order); an eta2 cell is the Laplace quadrature
+        (:data:`~simulator.hgr.mildness.EQ53_ETA2_MEMORY_BYTES`)."""
+        run = max(
+            train_memory_bytes(self.train_config(name, 1.0), eta2_given=True) for name in SETTINGS
+        )
+        reference = 8 * (4 * self.n_test * self.d + 10 * self.n_test**2)
+        return max(run + reference, EQ53_ETA2_MEMORY_BYTES)
 
     def train_config(self, name: str, beta: float) -> TrainConfig:
         return TrainConfig(

@@ -45,9 +45,9 @@ from simulator.contrastive.data import DataSetting, Eta2
 from simulator.contrastive.images import ImageSetting, load_digits_split
 from simulator.contrastive.infonce import normalise_rows
 from simulator.contrastive.probe import augmentation_eta2_lower, linear_probe
-from simulator.contrastive.trainer import TrainConfig, metrics_block, train
+from simulator.contrastive.trainer import TrainConfig, metrics_block, train, train_memory_bytes
 from simulator.gaussianity.metrics import AD_CRITICAL_5, anderson_normal
-from simulator.gaussianity.nulls import coordinate_null
+from simulator.gaussianity.nulls import coordinate_null, coordinate_null_memory_bytes
 from simulator.results import HOLDS, INCONCLUSIVE, VIOLATED, StudyResult, series
 from simulator.studies.registry import Cell, RunContext, register
 from simulator.studies.table1_synthetic import pass_ci, seed_ci
@@ -55,6 +55,9 @@ from simulator.studies.table1_synthetic import pass_ci, seed_ci
 NAME = "table1-real"
 LOSSES = ("infonce", "supervised", "vicreg")
 SYNTHETIC = {"gmm": LOSSES, "laplace": ("infonce", "vicreg")}
+#: Train and test images of the digits split (:func:`load_digits_split`), their pixels and
+#: classes: the sizes of the memory bound, stated so that it is computed without loading them.
+DIGITS_TRAIN, DIGITS_TEST, DIGITS_PIXELS, DIGITS_CLASSES = 1347, 450, 64, 10
 ROWS = (("contrastive", "infonce"), ("supervised", "supervised"), ("VICReg", "vicreg"))
 #: Table 1's CIFAR-10 ResNet-18 columns (unnormalised; paper's values, never used for tuning)
 #: and, from the paper's text, the contrastive model's normalised pass rates.
@@ -109,6 +112,35 @@ class Table1RealConfig:
     synthetic_n_test: int = 1_000
     synthetic_epochs: int = 40
     synthetic_components: int = 25
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory, the largest of:
+
+        * a training run (:func:`~simulator.contrastive.trainer.train_memory_bytes`, eta2
+          given) on the digits, bounded as a binary setting of the split's sizes (the bound
+          counts items and views alike and has no eta2 term for either), or on a synthetic
+          setting; plus the evaluation of its embeddings, one at a time: a null
+          (:func:`~simulator.gaussianity.nulls.coordinate_null_memory_bytes`) and
+          ``24 n (d + classes)`` float64 (metrics copies, unit rows, the probe's one-hot
+          targets and folds);
+        * the eta2 cell: ``16 pairs p`` (items, two augmented views and their temporaries),
+          ``4 items p`` (the digits, centred for the SVD) and ACE's bootstrap (200 tables of at
+          most 64 x 64 bins, counted twice).
+        """
+        digits = DataSetting("binary", p=DIGITS_PIXELS, n_train=DIGITS_TRAIN, n_test=DIGITS_TEST)
+        runs = [(digits, DIGITS_CLASSES)] + [
+            (_synthetic_setting(self, name), self.synthetic_components) for name in SYNTHETIC
+        ]
+        cells = []
+        for data, classes in runs:
+            run = train_memory_bytes(self.train_config(data, "infonce", 1), eta2_given=True)
+            evaluate = coordinate_null_memory_bytes(
+                data.n_test, self.null_columns
+            ) + 8 * 24 * data.n_test * (self.d + classes)
+            cells.append(run + evaluate)
+        items = DIGITS_TRAIN + DIGITS_TEST
+        eta2 = 8 * (16 * self.eta2_pairs * DIGITS_PIXELS + 4 * items * DIGITS_PIXELS)
+        return max(*cells, eta2 + 8 * 2 * 200 * 64**2)
 
     def train_config(self, data: Any, loss: str, epochs: int) -> TrainConfig:
         return TrainConfig(

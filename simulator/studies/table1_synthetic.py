@@ -31,8 +31,9 @@ import numpy as np
 from scipy import stats
 
 from simulator.contrastive.data import DataSetting, Eta2
-from simulator.contrastive.trainer import TrainConfig, train
+from simulator.contrastive.trainer import TrainConfig, train, train_memory_bytes
 from simulator.hgr.channels import Jitter
+from simulator.hgr.mildness import EQ53_ETA2_MEMORY_BYTES
 from simulator.results import (
     HOLDS,
     INCONCLUSIVE,
@@ -124,6 +125,24 @@ class Table1Config:
     def setting(self, name: str, *, n_train: int | None = None, A: float = 0.6) -> DataSetting:
         n = dict(self.n_train)[name] if n_train is None else n_train
         return DataSetting(name, p=self.p, n_train=n, n_test=self.n_test, A=A, jitter=self.jitter)
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory: the largest training run
+        (:func:`~simulator.contrastive.trainer.train_memory_bytes`) of a Table 1 column (the
+        Laplace eta2 given, the others computed in the run) or of the (d, N) sweep and the
+        Fig. 11 runs (``sweep_n_train`` Laplace items, eta2 given), or the Laplace quadrature
+        of an eta2 cell (:data:`~simulator.hgr.mildness.EQ53_ETA2_MEMORY_BYTES`)."""
+        table1 = [
+            train_memory_bytes(self.train_config(self.setting(name)), eta2_given=name == "laplace")
+            for name in SETTINGS
+        ]
+        sweep_data = self.setting("laplace", n_train=self.sweep_n_train)
+        sweep = [
+            train_memory_bytes(self.train_config(sweep_data, d=d, batch=b), eta2_given=True)
+            for d in (*self.sweep_d, self.d)
+            for b in (*self.sweep_batch, self.batch)
+        ]
+        return max(*table1, *sweep, EQ53_ETA2_MEMORY_BYTES)
 
     def train_config(self, data: DataSetting, **kw: Any) -> TrainConfig:
         base = {

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.gaussianity.metrics import AD_CRITICAL_5, DP_ALPHA, MIN_ROWS_DP, clopper_pearson
-from simulator.gaussianity.nulls import NULL_LAWS, coordinate_null
+from simulator.gaussianity.nulls import NULL_LAWS, coordinate_null, coordinate_null_memory_bytes
 from simulator.results import (
     HOLDS,
     StudyResult,
@@ -64,6 +64,12 @@ class Config:
             grid = getattr(self, name)
             if not grid or list(grid) != sorted(set(grid)) or grid[0] < low:
                 raise ValueError(f"{name} must be increasing integers >= {low}, got {grid}")
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory: the largest null of the grid
+        (:func:`~simulator.gaussianity.nulls.coordinate_null_memory_bytes`, one block of
+        columns at a time); the study itself keeps only pass rates."""
+        return max(coordinate_null_memory_bytes(n, self.columns) for n in self.n_grid)
 
 
 CONFIGS: dict[str, Config] = {"quick": Config(columns=800), "full": Config(columns=4000)}

@@ -40,7 +40,11 @@ from simulator.gaussianity.metrics import (
     dagostino_pearson_pvalue,
     pass_fraction,
 )
-from simulator.gaussianity.nulls import compare_pass_counts, coordinate_null
+from simulator.gaussianity.nulls import (
+    compare_pass_counts,
+    coordinate_null,
+    coordinate_null_memory_bytes,
+)
 from simulator.results import HOLDS, INCONCLUSIVE, StudyResult, series
 from simulator.sphere import radial
 from simulator.sphere.violations import (
@@ -51,7 +55,12 @@ from simulator.sphere.violations import (
     scale_mixture_excess_kurtosis,
     vmf_mixture_columns,
 )
-from simulator.sphere.vmf import kl_to_uniform, mean_resultant_length, vmf_around
+from simulator.sphere.vmf import (
+    PHI_MEMORY_BYTES,
+    kl_to_uniform,
+    mean_resultant_length,
+    vmf_around,
+)
 from simulator.studies.registry import Cell, RunContext, register
 
 NAME = "violations"
@@ -102,6 +111,27 @@ class ViolationsConfig:
     eta2s: tuple[float, ...] = (0.01, 0.1, 0.5, 0.9, 0.99)
     taus: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5)
     kappas: tuple[float, ...] = tuple(float(k) for k in np.geomspace(1e-2, 1e4, 31))
+
+    def memory_bytes(self) -> int:
+        """Upper bound of one cell's memory, the largest of (float64 elements, ``c = n columns``):
+
+        * a null (:func:`~simulator.gaussianity.nulls.coordinate_null_memory_bytes`);
+        * a column section: ``12 c`` (the draws, radii and their product, the tests'
+          contiguous and sorted copies and log-CDF terms), ``3 whiten_rows d + 4 d^2`` (the
+          whitening sample, its centred copy and product, the covariance and its eigenvectors)
+          and ``8 n d`` (one column's or one mixture's vMF draws with their temporaries);
+        * an augmentation cell: ``8 c d`` (the repeated means, the vMF draws, the tangent
+          directions and their temporaries: four measured) plus the tests of its columns and
+          the Phi quadrature of its profile (:data:`~simulator.sphere.vmf.PHI_MEMORY_BYTES`).
+        """
+        c = self.n * self.columns
+        sections = 12 * c + 3 * self.whiten_rows * self.d + 4 * self.d**2 + 8 * self.n * self.d
+        augmentation = 8 * c * self.d + 12 * c
+        return max(
+            coordinate_null_memory_bytes(self.n, self.null_columns),
+            8 * sections,
+            8 * augmentation + PHI_MEMORY_BYTES,
+        )
 
 
 CONFIGS = {
