@@ -176,3 +176,19 @@ def test_cupy_samplers_host_and_device_modes() -> None:
     est = normal_estimate(dev_marg.get()[:, 0] ** 2)
     assert_within_se(est, 1 / 64)
     assert math.isfinite(est.value)
+
+
+def test_coordinate_projection_keeps_one_block_not_the_whole_sample() -> None:
+    """Projecting on the first k coordinates streams: the traced peak stays near one block of
+    full vectors, not the n x d matrix (a k-column view kept every block alive)."""
+    import tracemalloc
+
+    n, d, rows = 20_000, 2048, 1000
+    tracemalloc.start()
+    try:
+        sphere.projected_sphere_sample(n, d, k=2, rng=1, chunk_rows=rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    block = 8 * rows * d
+    assert peak <= 4 * block + 8 * 4 * n * 2, f"peak {peak / 2**20:.1f} MiB"

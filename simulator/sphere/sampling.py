@@ -173,6 +173,15 @@ def random_directions(d: int, count: int, *, rng: RNGLike = None) -> np.ndarray:
     return w / np.linalg.norm(w, axis=0)
 
 
+def _own_columns(block: Any, k: int, xp: ModuleType) -> Any:
+    """The first ``k`` columns of ``block`` as an array of their own: a view would keep the whole
+    ``(rows, d)`` block alive until the concatenation (n x d memory instead of one block)."""
+    columns = block[:, :k]
+    if hasattr(xp, "ascontiguousarray"):  # NumPy, CuPy (CuPy 13's asarray has no ``copy``)
+        return xp.ascontiguousarray(columns)
+    return xp.asarray(columns, copy=True)
+
+
 def projected_sphere_sample(
     n: int,
     d: int,
@@ -216,5 +225,5 @@ def projected_sphere_sample(
     for block in iter_uniform_sphere(
         n, d, rng=rng, chunk_rows=chunk_rows, xp=xp, dtype=dtype, rng_mode=rng_mode
     ):
-        parts.append(block[:, :k] if dev_frame is None else block @ dev_frame)
+        parts.append(_own_columns(block, k, xp) if dev_frame is None else block @ dev_frame)
     return xp.concat(parts, axis=0) if hasattr(xp, "concat") else xp.concatenate(parts, axis=0)

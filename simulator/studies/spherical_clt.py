@@ -117,9 +117,9 @@ class Config:
         * a Monte Carlo cell: ``24 n_mc (k + SLICED_DIRECTIONS)`` (the draws, their scaled copy,
           density ratios, projections and sorted copies) and the energy distance's pairwise
           distances of one batch of at most 2000 points (``2000^2``);
-        * a frame cell: ``n_frame d`` at the largest ``d``, because the coordinate sample keeps
-          every full block behind the ``k``-column view it concatenates, plus three blocks of
-          the streaming sampler (:data:`~simulator.sphere.sampling.DEFAULT_CHUNK_BYTES` each);
+        * a frame cell: ``48 n_frame`` (the projected samples, their scaled and sorted copies)
+          plus three blocks of the streaming sampler
+          (:data:`~simulator.sphere.sampling.DEFAULT_CHUNK_BYTES` each);
         * a radial cell: ``3 q n_radial`` (the limit CDF's nodes-by-samples quadrature, ``q``
           twice :data:`~simulator.sphere.radial.QUAD_NODES`) and ``4 q`` times the 2001-point
           grid; the exact-distance cells use fixed small rules (bounded by 16 MiB).
@@ -127,7 +127,7 @@ class Config:
         q = 2 * radial.QUAD_NODES
         k = max(self.k_mc)
         mc = 8 * (24 * self.n_mc * (k + SLICED_DIRECTIONS) + 2000**2)
-        frame = 8 * (self.n_frame * max(self.d_frame) + 48 * self.n_frame) + 3 * DEFAULT_CHUNK_BYTES
+        frame = 8 * 48 * self.n_frame + 3 * DEFAULT_CHUNK_BYTES
         radial_cell = 8 * (3 * q * self.n_radial + 24 * self.n_radial + 4 * q * 2001)
         return max(mc, frame, radial_cell, 16 * 2**20)
 
