@@ -281,11 +281,12 @@ def test_run_memory_counts_every_process_on_this_machine() -> None:
     from simulator.studies import executors
 
     studies = [registry.STUDIES["appendix-d"], registry.STUDIES["test-calibration"]]
-    per_process = PROCESS_BASE_BYTES + studies[1].memory_bytes("quick")  # the larger cell
+    cell = studies[1].memory_bytes("quick")  # the larger cell
     serial, account = run_memory_bytes(studies, "quick", executors.SerialExecutor())
-    assert serial == per_process and "test-calibration" in account
+    assert serial == PROCESS_BASE_BYTES + cell and "test-calibration" in account
+    # Three workers each compute a cell; the idle parent holds only its imports.
     pool, _ = run_memory_bytes(studies, "quick", executors.ProcessExecutor(3))
-    assert pool == 4 * per_process
+    assert pool == 4 * PROCESS_BASE_BYTES + 3 * cell
     # A remote cluster's workers use another machine's memory.
     remote = executors.DaskExecutor(scheduler="tcp://127.0.0.1:8786")
-    assert run_memory_bytes(studies, "quick", remote)[0] == per_process
+    assert run_memory_bytes(studies, "quick", remote)[0] == PROCESS_BASE_BYTES + cell

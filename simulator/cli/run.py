@@ -57,10 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run registered studies and write reports (default: all, quick scale)",
         description="Run studies and write one file set per study (JSON with provenance, Markdown, "
         "CSV, LaTeX, PNG) plus index.md. An interrupted run resumes from the cells it saved. "
-        "Before any work, the run's peak memory is estimated as (1 + workers) processes, each "
-        "holding its imports and the largest cell of the studies to run (serial: the calling "
-        "process only; with --scheduler the workers are elsewhere and not counted), and a run "
-        "above --max-memory is refused.",
+        "Before any work, the run's peak memory is estimated as the imports of (1 + workers) "
+        "processes plus one largest cell of the studies to run per worker (serial: the calling "
+        "process and one cell; with --scheduler the workers are elsewhere and not counted), and "
+        "a run above --max-memory is refused.",
     )
     p.add_argument("studies", nargs="*", metavar="STUDY", help="studies to run (default: all)")
     p.add_argument("--scale", choices=SCALES, default="quick", help="grid and sample sizes")
@@ -177,15 +177,17 @@ def run_memory_bytes(studies: list[Study], scale: str, executor: Executor) -> tu
     """Estimated peak memory of running ``studies`` at ``scale`` on ``executor`` on this
     machine, and a one-line account of it.
 
-    Every process of the run holds :data:`PROCESS_BASE_BYTES` and, at worst, the largest cell
-    of the studies (:meth:`Study.memory_bytes`): the calling process (which also runs single
-    cells itself) and each local worker. Workers of a remote scheduler are not on this machine.
+    Every process of the run (the calling process and each local worker) holds
+    :data:`PROCESS_BASE_BYTES`, and as many cells run at once as there are workers (one when
+    serial), each at worst the largest cell of the studies (:meth:`Study.memory_bytes`). The
+    calling process computes a cell only while no sweep is out on the workers, so its cells do
+    not add to theirs. Workers of a remote scheduler are not on this machine.
     """
     largest = max(studies, key=lambda s: s.memory_bytes(scale))
     cell = largest.memory_bytes(scale)
     remote = getattr(executor, "scheduler", None) is not None
     workers = 0 if executor.name == "serial" or remote else executor.workers
-    total = (1 + workers) * (PROCESS_BASE_BYTES + cell)
+    total = (1 + workers) * PROCESS_BASE_BYTES + max(1, workers) * cell
     where = "this process"
     if workers:
         where += f" and {workers} workers ({executor.name})"
