@@ -268,3 +268,19 @@ def test_ace_ci_for_binned_estimand_is_one_sided() -> None:
     # Categorical coordinates: the estimand is rho_m itself and the CI stays two-sided.
     q = mildness.channel_hgr(ch.qary_symmetric(3, 0.2), "ace", n_samples=20_000, rng=2)
     assert q["ci"][1] < 1.0
+
+
+def test_ace_of_a_wide_channel_draws_one_coordinate() -> None:
+    """ACE uses one coordinate pair, so a 1024-wide channel must not draw 1024-wide vectors."""
+    import tracemalloc
+
+    from simulator.hgr.mildness import channel_hgr
+
+    wide = ch.GaussianChannel(0.6, ch.input_law("laplace"), dim=1024, jitter=ch.Jitter())
+    tracemalloc.start()
+    try:
+        channel_hgr(wide, "ace", n_samples=20_000, rng=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 20_000 * 1024 / 4, f"peak {peak / 2**20:.0f} MiB"

@@ -99,11 +99,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_hgr)
 
 
-#: Coordinates per simulated item of the channels whose samples are vectors (``sparse-binary``
-#: draws 1024-coordinate items; the others one coordinate per item here).
-_SAMPLE_DIM = {"sparse-binary": 1024}
-
-
 def hgr_memory_bytes(args: argparse.Namespace) -> float:
     """Upper estimate of the memory of ``hgr`` from the size arguments alone (before the
     channel is built, which for ``qary`` already allocates its ``q x q`` matrix): the discrete
@@ -120,7 +115,8 @@ def hgr_memory_bytes(args: argparse.Namespace) -> float:
         table = 0.0
     total = 12 * f8 * table
     if args.method == "ace" or (args.method is None and args.channel in ("gaussian", "eq53")):
-        total += 3 * f8 * args.samples * _SAMPLE_DIM.get(args.channel, 1) + 16 * f8 * args.samples
+        # ACE draws one coordinate of each item, whatever the channel's width.
+        total += 3 * f8 * args.samples + 16 * f8 * args.samples
     return total
 
 

@@ -172,7 +172,6 @@ def prop1_from_pairs(
         "confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True
     )
     n = u.shape[0]
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
     a_i = np.einsum("ij,ij->i", u, v)
     a = float(a_i.mean())
     w = 0.5 * (u + v)
@@ -181,12 +180,38 @@ def prop1_from_pairs(
     m2 = float((s @ s - np.einsum("ij,ij->", w, w)) / (n * (n - 1)))
     infl_m2 = 2.0 * (w @ m_bar - m2)
     infl_a = a_i - a
+    infl_slack = (1.0 - eta2) * infl_m2 - infl_a
+    return _prop1_result(
+        n,
+        a,
+        m2,
+        eta2,
+        se_a=float(infl_a.std(ddof=1) / math.sqrt(n)),
+        se_m2=float(infl_m2.std(ddof=1) / math.sqrt(n)),
+        se_slack=float(infl_slack.std(ddof=1) / math.sqrt(n)),
+        eta2_error=eta2_error,
+        confidence=confidence,
+        seed=seed,
+    )
+
+
+def _prop1_result(
+    n: int,
+    a: float,
+    m2: float,
+    eta2: float,
+    *,
+    se_a: float,
+    se_m2: float,
+    se_slack: float,
+    eta2_error: float,
+    confidence: float,
+    seed: Any,
+) -> dict[str, Any]:
+    """Intervals and verdict of Prop. 1 from the estimates and their standard errors."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
     b = bound(eta2, m2)
     slack = b - a
-    infl_slack = (1.0 - eta2) * infl_m2 - infl_a
-    se_a = float(infl_a.std(ddof=1) / math.sqrt(n))
-    se_m2 = float(infl_m2.std(ddof=1) / math.sqrt(n))
-    se_slack = float(infl_slack.std(ddof=1) / math.sqrt(n))
     widen = eta2_error * max(0.0, 1.0 - m2)
     slack_ci = (slack - z * se_slack - widen, slack + z * se_slack + widen)
     # Claim: E[u.v] - bound <= 0.
@@ -203,6 +228,75 @@ def prop1_from_pairs(
     }
 
 
+class _PairMoments:
+    """Running moments of positive pairs ``(u_i, v_i)``, fed block by block, from which
+    :func:`prop1_from_pairs`' estimates and standard errors follow without keeping the pairs.
+
+    With ``a_i = u_i.v_i`` and ``w_i = (u_i + v_i)/2`` it keeps ``sum a``, ``sum a^2``,
+    ``sum w``, ``sum |w|^2``, ``sum w w^T`` and ``sum a w`` (shifted by the first block's means
+    against cancellation). The Hoeffding projection of the ``||m||^2`` U-statistic is
+    ``2 (w_i.m_bar - m2)``, so its variance is ``4 m_bar^T Cov(w) m_bar`` and its covariance with
+    ``a_i`` is ``2 m_bar^T Cov(w, a)``: the same sample variances as the two-pass formulas.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.shift_a = 0.0
+        self.shift_w: np.ndarray | None = None
+        self.sums: dict[str, Any] = {}
+
+    def add(self, u: np.ndarray, v: np.ndarray) -> None:
+        a = np.einsum("ij,ij->i", u, v)
+        w = 0.5 * (u + v)
+        if self.shift_w is None:
+            self.shift_a, self.shift_w = float(a.mean()), w.mean(axis=0)
+            d = w.shape[1]
+            self.sums = {
+                "a": 0.0, "aa": 0.0, "ww_trace": 0.0, "w_raw": np.zeros(d),
+                "x": np.zeros(d), "xx": np.zeros((d, d)), "xy": np.zeros(d),
+            }  # fmt: skip
+        x = w - self.shift_w
+        y = a - self.shift_a
+        s = self.sums
+        s["a"] += float(y.sum())
+        s["aa"] += float(y @ y)
+        s["ww_trace"] += float(np.einsum("ij,ij->", w, w))
+        s["w_raw"] += w.sum(axis=0)
+        s["x"] += x.sum(axis=0)
+        s["xx"] += x.T @ x
+        s["xy"] += y @ x
+        self.n += len(a)
+
+    def estimates(self, eta2: float) -> tuple[float, float, float, float, float]:
+        """``(E[u.v], ||m||^2, se_a, se_m2, se_slack)`` as :func:`prop1_from_pairs` gives them."""
+        n, s = self.n, self.sums
+        a = self.shift_a + s["a"] / n
+        m_raw = s["w_raw"]
+        m2 = float((m_raw @ m_raw - s["ww_trace"]) / (n * (n - 1)))
+        m_bar = m_raw / n
+        mean_x, mean_y = s["x"] / n, s["a"] / n
+        cov_ww = (s["xx"] - n * np.outer(mean_x, mean_x)) / (n - 1)
+        var_a = (s["aa"] - n * mean_y**2) / (n - 1)
+        cov_wa = (s["xy"] - n * mean_x * mean_y) / (n - 1)
+        var_m2 = 4.0 * float(m_bar @ cov_ww @ m_bar)
+        cov_m2_a = 2.0 * float(m_bar @ cov_wa)
+        c = 1.0 - eta2
+        var_slack = c * c * var_m2 + var_a - 2.0 * c * cov_m2_a
+        root_n = math.sqrt(n)
+        return (
+            a,
+            m2,
+            math.sqrt(max(var_a, 0.0)) / root_n,
+            math.sqrt(max(var_m2, 0.0)) / root_n,
+            math.sqrt(max(var_slack, 0.0)) / root_n,
+        )
+
+
+#: Float64 elements per array of one block of the sample in :func:`prop1_monte_carlo`: items and
+#: views are drawn and encoded this many elements at a time, so memory does not grow with n p.
+SAMPLE_BLOCK_ELEMENTS = 2**21
+
+
 def prop1_monte_carlo(
     channel: Any,
     family: str,
@@ -213,24 +307,69 @@ def prop1_monte_carlo(
     eta2_error: float = 0.0,
     confidence: float = 0.95,
     rng: RNGLike = None,
+    block_elements: int = SAMPLE_BLOCK_ELEMENTS,
 ) -> dict[str, Any]:
     """Prop. 1 for a channel object of :mod:`simulator.hgr.channels` and a random encoder.
 
     The encoder weights and the sample use independent streams spawned from ``rng``. Symbol
-    indices of discrete channels are fed to the encoder as numbers.
+    indices of discrete channels are fed to the encoder as numbers. A sample of more than
+    ``block_elements`` float64 elements per array (``n`` times the channel's width) is drawn in
+    blocks of that size, each from its own stream spawned from the sample's, and reduced to
+    running moments (:class:`_PairMoments`), so memory is a block plus ``d x d`` sums instead
+    of the ``n x p`` sample; the estimates and standard errors are those of
+    :func:`prop1_from_pairs` on the same pairs.
     """
     n = check_int("n", n, low=2)
     gen = normalize_rng(rng)
     g_enc, g_data = gen.spawn(2)
-    _, x, y = channel.sample(n, rng=g_data)
-    x = np.asarray(x, float).reshape(n, -1)
-    y = np.asarray(y, float).reshape(n, -1)
-    p = x.shape[1]
-    f = make_encoder(family, p, p if family == "identity" else d, rng=g_enc)
-    out = prop1_from_pairs(
-        normalise(f(x)),
-        normalise(f(y)),
+    width = int(getattr(channel, "dim", None) or getattr(channel, "d", None) or 1)
+    rows = max(2, block_elements // width)
+    if n <= rows:  # one block: the pairs in memory, the two-pass formulas
+        _, x, y = channel.sample(n, rng=g_data)
+        x = np.asarray(x, float).reshape(n, -1)
+        y = np.asarray(y, float).reshape(n, -1)
+        p = x.shape[1]
+        f = make_encoder(family, p, p if family == "identity" else d, rng=g_enc)
+        out = prop1_from_pairs(
+            normalise(f(x)),
+            normalise(f(y)),
+            eta2,
+            eta2_error=eta2_error,
+            confidence=confidence,
+            seed=seed_entropy(gen),
+        )
+        out["encoder"] = family
+        return out
+    # Several blocks, each from its own spawned stream: running moments instead of the pairs.
+    eta2 = check_real("eta2", eta2, low=0.0, high=1.0)
+    eta2_error = check_real("eta2_error", eta2_error, low=0.0)
+    confidence = check_real(
+        "confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    sizes = [min(rows, n - start) for start in range(0, n, rows)]
+    if sizes[-1] < 2:  # every block needs two rows for its means to be defined
+        sizes[-2:] = [sizes[-2] - 1, 2]
+    moments, f = _PairMoments(), None
+    for size, g_block in zip(sizes, g_data.spawn(len(sizes)), strict=True):
+        _, x, y = channel.sample(size, rng=g_block)
+        x = np.asarray(x, float).reshape(size, -1)
+        y = np.asarray(y, float).reshape(size, -1)
+        if f is None:
+            p = x.shape[1]
+            f = make_encoder(family, p, p if family == "identity" else d, rng=g_enc)
+        u, v = normalise(f(x)), normalise(f(y))
+        if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
+            raise ValueError("u and v must be finite")
+        moments.add(u, v)
+    a, m2, se_a, se_m2, se_slack = moments.estimates(eta2)
+    out = _prop1_result(
+        n,
+        a,
+        m2,
         eta2,
+        se_a=se_a,
+        se_m2=se_m2,
+        se_slack=se_slack,
         eta2_error=eta2_error,
         confidence=confidence,
         seed=seed_entropy(gen),

@@ -7,6 +7,7 @@ The channel definitions live in :mod:`simulator.hgr.channels`; this module only 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -218,6 +219,11 @@ def channel_hgr(
 
         gen = normalize_rng(rng)
         g1, g2, g3 = gen.spawn(3)
+        if getattr(channel, "dim", 1) > 1:
+            # Each coordinate of these channels has the law of the one-coordinate channel (iid
+            # inputs, per-coordinate noise and dropout, the shared scale drawn per item): draw
+            # that, not n_samples full vectors of which only the first coordinate is used.
+            channel = dataclasses.replace(channel, dim=1)
         x0, x, y = channel.sample(n_samples, rng=g1)
         x0, x, y = _first_coordinate(x0), _first_coordinate(x), _first_coordinate(y)
         r = hgr_ace(x, x0, rng=g2)

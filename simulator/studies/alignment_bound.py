@@ -123,15 +123,13 @@ class Config:
     def memory_bytes(self) -> int:
         """Upper bound of one cell's memory: the numeric eta2 of the Eq. 53 Laplace table and
         of the Gaussian channels (:data:`~simulator.hgr.mildness.EQ53_ETA2_MEMORY_BYTES`), plus
-        the larger Monte Carlo of (float64 elements, ``p`` the widest channel sample):
+        the largest of (float64 elements):
 
-        * a channel cell: ``10 n p`` with ``n = max(n_mc, n_ace)`` (the items and both views,
-          the jitter's or the finite channels' temporaries, float copies of symbol indices),
-          ``3 n h`` (the random-feature layer of width ``h = 128`` and its temporaries),
-          ``8 n d_enc`` (embeddings, their unit rows, pair means) and ACE's bootstrap, 200
-          tables of at most 64 x 64 bins counted twice;
-        * a tight Gaussian cell: ``10 n_tight p`` at the largest ``p`` (the encoder is
-          ``p x p``; six such arrays measured).
+        * one Prop. 1 Monte Carlo (:func:`_prop1_elements`), for every channel width at
+          ``n_mc`` and for the tight cases at ``n_tight``;
+        * ACE on ``n_ace`` one-coordinate pairs: ``19 n_ace`` (the three draws, ranks, bin
+          indices and conditional means) and its bootstrap, 200 tables of at most 64 x 64 bins
+          counted twice.
         """
         widths = {
             "gaussian-gaussian": self.dim,
@@ -139,13 +137,24 @@ class Config:
             "gaussian-uniform": self.dim,
             "eq53-laplace": self.eq53_dim,
             "sparse-binary": self.sparse_dim,
-            "vmf": TIGHT_VMF_D,
         }
-        p = max(widths.get(label, 1) for label in self.channels)
-        n = max(self.n_mc, self.n_ace)
-        channel = 10 * n * p + 3 * n * 128 + 8 * n * self.d_enc + 2 * 200 * 64**2
-        tight = 10 * self.n_tight * max(self.tight_mc_p)
-        return EQ53_ETA2_MEMORY_BYTES + 8 * max(channel, tight)
+        sizes = [(self.n_mc, widths.get(label, 1), self.d_enc) for label in self.channels]
+        sizes += [(n, TIGHT_VMF_D, TIGHT_VMF_D) for n in (self.n_mc, self.n_tight)]
+        sizes += [(self.n_tight, p, p) for p in self.tight_mc_p]
+        mc = max(_prop1_elements(n, p, d) for n, p, d in sizes)
+        ace = 19 * self.n_ace + 2 * 200 * 64**2
+        return EQ53_ETA2_MEMORY_BYTES + 8 * max(mc, ace)
+
+
+def _prop1_elements(n: int, p: int, d: int) -> int:
+    """Float64 elements of :func:`simulator.hgr.alignment.prop1_monte_carlo` with ``n`` pairs of
+    width ``p`` encoded to ``d`` coordinates: per block of ``rows`` pairs (``rows p`` at most
+    :data:`~simulator.hgr.alignment.SAMPLE_BLOCK_ELEMENTS` unless ``p`` is wider), ``10 rows p``
+    (the items, both views and their temporaries), ``3 rows h`` (the random-feature layer of
+    width ``h = 128``), ``8 rows d`` (the embeddings, their unit rows and pair means), plus the
+    running ``d x d`` sums and their covariance (``4 d^2``)."""
+    rows = min(n, max(2, al.SAMPLE_BLOCK_ELEMENTS // p))
+    return 10 * rows * p + 3 * rows * 128 + 8 * rows * d + 4 * d * d
 
 
 CONFIGS: dict[str, Config] = {
