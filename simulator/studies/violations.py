@@ -120,13 +120,16 @@ class ViolationsConfig:
           contiguous and sorted copies and log-CDF terms), ``3 whiten_rows d + 4 d^2`` (the
           whitening sample, its centred copy and product, the covariance and its eigenvectors)
           and ``8 n d`` (one column's or one mixture's vMF draws with their temporaries);
-        * an augmentation cell: ``8 c d`` (the repeated means, the vMF draws, the tangent
-          directions and their temporaries: four measured) plus the tests of its columns and
-          the Phi quadrature of its profile (:data:`~simulator.sphere.vmf.PHI_MEMORY_BYTES`).
+        * an augmentation cell: ``8 b`` with ``b`` the elements of one block of vMF draws
+          (:data:`TILT_BLOCK_ELEMENTS`, or one column's ``n d`` if larger: the repeated means,
+          the draws, the tangent directions and their temporaries; four measured) plus the
+          tests of its columns and the Phi quadrature of its profile
+          (:data:`~simulator.sphere.vmf.PHI_MEMORY_BYTES`).
         """
         c = self.n * self.columns
         sections = 12 * c + 3 * self.whiten_rows * self.d + 4 * self.d**2 + 8 * self.n * self.d
-        augmentation = 8 * c * self.d + 12 * c
+        block = min(c * self.d, max(self.n * self.d, TILT_BLOCK_ELEMENTS))
+        augmentation = 8 * block + 12 * c
         return max(
             coordinate_null_memory_bytes(self.n, self.null_columns),
             8 * sections,
@@ -478,19 +481,30 @@ def run(ctx: RunContext) -> StudyResult:
     return result
 
 
+#: Float64 elements of the vMF draws made at once by :func:`_tilt_columns`.
+TILT_BLOCK_ELEMENTS = 2**21
+
+
 def _tilt_columns(
     n: int, d: int, kappa: float, columns: int, gen: np.random.Generator, *, along_mean: bool
 ) -> np.ndarray:
     """``(n, columns)`` independent coordinate columns ``sqrt(d) u_1`` of ``u ~ vMF(w, kappa)``:
-    ``w = e_1`` (the mean direction) or one uniform random ``w`` per column."""
+    ``w = e_1`` (the mean direction) or one uniform random ``w`` per column. The ``n d``-element
+    draws of a column are made a few columns at a time (about :data:`TILT_BLOCK_ELEMENTS`
+    elements), keeping only their first coordinates."""
     if along_mean:
         w = np.zeros((columns, d))
         w[:, 0] = 1.0
     else:
         w = gen.standard_normal((columns, d))
         w /= np.linalg.norm(w, axis=1, keepdims=True)
-    u = vmf_around(np.repeat(w, n, axis=0), kappa, rng=gen)
-    return np.sqrt(d) * u[:, 0].reshape(columns, n).T
+    out = np.empty((n, columns))
+    step = max(1, TILT_BLOCK_ELEMENTS // (n * d))
+    for lo in range(0, columns, step):
+        hi = min(lo + step, columns)
+        u = vmf_around(np.repeat(w[lo:hi], n, axis=0), kappa, rng=gen)
+        out[:, lo:hi] = np.sqrt(d) * u[:, 0].reshape(hi - lo, n).T
+    return out
 
 
 def _augmentation_cell(cell: Cell) -> dict[str, Any]:
