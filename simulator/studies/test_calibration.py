@@ -151,7 +151,7 @@ def run(ctx: RunContext) -> StudyResult:
         lo, hi = clopper_pearson(passed, total)
         result.add_verdict(
             f"exact Gaussian independent coordinates: {test} pass fraction consistent with 95%",
-            "Sec. 5 pass rules; question 2",
+            "Sec. 5 pass rules",
             as_finding(verdict_equivalent(lo, hi, NOMINAL, MARGIN)),
             measured=passed / total,
             ci=(lo, hi),
@@ -179,7 +179,7 @@ def run(ctx: RunContext) -> StudyResult:
             if d in (cfg.d_grid[0], cfg.d_grid[-1]):
                 result.add_verdict(
                     f"paper's tests accept the exact sphere marginal at d={d}, n={n}",
-                    "Lemma 3 (Eq. 48); Sec. 5 pass rules; question 2",
+                    "Lemma 3 (Eq. 48); Sec. 5 pass rules",
                     as_finding(combined),
                     measured={
                         "ad_pass": s["ad_pass"]["fraction"],
