@@ -191,9 +191,11 @@ def run_memory_bytes(studies: list[Study], scale: str, executor: Executor) -> tu
     where = "this process"
     if workers:
         where += f" and {workers} workers ({executor.name})"
+    cells = max(1, workers)
     account = (
-        f"run --scale {scale} ({where}, each {format_bytes(PROCESS_BASE_BYTES)} of imports and "
-        f"up to {format_bytes(cell)} for a cell of {largest.name})"
+        f"run --scale {scale} ({where}: {format_bytes(PROCESS_BASE_BYTES)} of imports each, "
+        f"and {cells} cell{'s' if cells > 1 else ''} at once of up to {format_bytes(cell)}, "
+        f"the largest of {largest.name})"
     )
     return total, account
 
