@@ -292,9 +292,10 @@ class _PairMoments:
         )
 
 
-#: Float64 elements per array of one block of the sample in :func:`prop1_monte_carlo`: items and
-#: views are drawn and encoded this many elements at a time, so memory does not grow with n p.
-SAMPLE_BLOCK_ELEMENTS = 2**21
+#: Pairs drawn from one stream in :func:`prop1_monte_carlo`: the sample is drawn, encoded and
+#: reduced this many pairs at a time, each block from its own spawned stream, so memory does not
+#: grow with ``n`` and the numbers depend only on the seed and ``n``.
+SAMPLE_BLOCK_ROWS = 1024
 
 
 def prop1_monte_carlo(
@@ -307,48 +308,25 @@ def prop1_monte_carlo(
     eta2_error: float = 0.0,
     confidence: float = 0.95,
     rng: RNGLike = None,
-    block_elements: int = SAMPLE_BLOCK_ELEMENTS,
 ) -> dict[str, Any]:
     """Prop. 1 for a channel object of :mod:`simulator.hgr.channels` and a random encoder.
 
     The encoder weights and the sample use independent streams spawned from ``rng``. Symbol
-    indices of discrete channels are fed to the encoder as numbers. A sample of more than
-    ``block_elements`` float64 elements per array (``n`` times the channel's width) is drawn in
-    blocks of that size, each from its own stream spawned from the sample's, and reduced to
-    running moments (:class:`_PairMoments`), so memory is a block plus ``d x d`` sums instead
-    of the ``n x p`` sample; the estimates and standard errors are those of
-    :func:`prop1_from_pairs` on the same pairs.
+    indices of discrete channels are fed to the encoder as numbers. The sample is drawn in
+    blocks of :data:`SAMPLE_BLOCK_ROWS` pairs, each from its own stream spawned from the
+    sample's, and reduced to running moments (:class:`_PairMoments`): memory is one block plus
+    ``d x d`` sums instead of the ``n x p`` sample, and the estimates and standard errors are
+    those of :func:`prop1_from_pairs` on the same pairs.
     """
     n = check_int("n", n, low=2)
-    gen = normalize_rng(rng)
-    g_enc, g_data = gen.spawn(2)
-    width = int(getattr(channel, "dim", None) or getattr(channel, "d", None) or 1)
-    rows = max(2, block_elements // width)
-    if n <= rows:  # one block: the pairs in memory, the two-pass formulas
-        _, x, y = channel.sample(n, rng=g_data)
-        x = np.asarray(x, float).reshape(n, -1)
-        y = np.asarray(y, float).reshape(n, -1)
-        p = x.shape[1]
-        f = make_encoder(family, p, p if family == "identity" else d, rng=g_enc)
-        out = prop1_from_pairs(
-            normalise(f(x)),
-            normalise(f(y)),
-            eta2,
-            eta2_error=eta2_error,
-            confidence=confidence,
-            seed=seed_entropy(gen),
-        )
-        out["encoder"] = family
-        return out
-    # Several blocks, each from its own spawned stream: running moments instead of the pairs.
     eta2 = check_real("eta2", eta2, low=0.0, high=1.0)
     eta2_error = check_real("eta2_error", eta2_error, low=0.0)
     confidence = check_real(
         "confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True
     )
-    sizes = [min(rows, n - start) for start in range(0, n, rows)]
-    if sizes[-1] < 2:  # every block needs two rows for its means to be defined
-        sizes[-2:] = [sizes[-2] - 1, 2]
+    gen = normalize_rng(rng)
+    g_enc, g_data = gen.spawn(2)
+    sizes = [min(SAMPLE_BLOCK_ROWS, n - start) for start in range(0, n, SAMPLE_BLOCK_ROWS)]
     moments, f = _PairMoments(), None
     for size, g_block in zip(sizes, g_data.spawn(len(sizes)), strict=True):
         _, x, y = channel.sample(size, rng=g_block)
