@@ -37,6 +37,12 @@ EQ53_ETA2_MEMORY_BYTES = 256 * 2**20
 Channel = GaussianChannel | DiscreteChannel | PartialSums | VMFChannel
 
 
+def square_with_error(rho: float, err: float) -> tuple[float, float]:
+    """``eta2 = rho^2`` and a bound on its error from ``|rho_hat - rho| <= err``:
+    ``|rho_hat^2 - rho^2| <= err (2 rho_hat + err)``."""
+    return rho * rho, err * (2.0 * rho + err)
+
+
 def _first_coordinate(z: np.ndarray) -> np.ndarray:
     return z if z.ndim == 1 else z[:, 0]
 
@@ -206,7 +212,8 @@ def channel_hgr(
             )
         rho, err, note = numeric_rho(channel, tol=tol)
         used = "numeric"
-        views, verr, views_how = rho * rho, 2 * rho * err, VIEWS_IDENTITY
+        views, verr = square_with_error(rho, err)
+        views_how = VIEWS_IDENTITY
         if channel.jitter.scale_std > 0 and channel.dim > 1:
             note += (
                 "; one coordinate pair with the shared scale integrated out (a lower bound on "
@@ -242,8 +249,7 @@ def channel_hgr(
             note += (
                 " (sampling only); binned estimand, a lower bound on rho_m: CI one-sided [lower, 1]"
             )
-    eta2 = rho * rho
-    eta2_err = 2 * rho * err + err * err
+    eta2, eta2_err = square_with_error(rho, err)
     slack = eta2 - views
     allowance = eta2_err + verr
     binned = used == "ace" and any(r.details["binned"] + rv.details["binned"])
@@ -313,7 +319,7 @@ def eq53_eta2(
 
     def eta2_of(ch: GaussianChannel, with_scale: bool = True) -> tuple[float, float]:
         rho, err, _ = numeric_rho(ch, with_scale=with_scale, tol=tol)
-        return rho * rho, 2 * rho * err
+        return square_with_error(rho, err)
 
     def discretised_eta2(ch: GaussianChannel) -> float:
         # One raw discretisation (32 panels, the kernel's own domain), never the Laplace tail
@@ -328,7 +334,7 @@ def eq53_eta2(
         return second_singular_value(_discretised_joint(ch.scalar_kernel(), 32))[0] ** 2
 
     rho, rho_err, _, plain_source = numeric_rho_source(GaussianChannel(A, law), tol=tol)
-    plain, plain_err = rho * rho, 2 * rho * rho_err
+    plain, plain_err = square_with_error(rho, rho_err)
     nd = Jitter(jitter.noise_std, jitter.dropout, 0.0)
     nd_channel = GaussianChannel(A, law, jitter=nd)
     noise_dropout, nd_err = eta2_of(nd_channel)
