@@ -204,6 +204,13 @@ def test_alignment_bound_views_check_counts_only_measured_values() -> None:
     assert dpi["measured"]["views measured"] == measured
     laplace = result.tables["laplace-eta2"]["rows"][0]
     assert laplace["eta2, no jitter, obtained by"] == mildness.DISCRETE_VALUE
+    # The vMF pair's exact row sets alignment and bound to the same closed form: no verdict,
+    # and the Prop. 1 counts are the rows that were measured.
+    prop1 = result.tables["prop1"]["rows"]
+    exact_vmf = [r for r in prop1 if r["channel"] == "vmf" and r["method"] == "exact"]
+    assert exact_vmf and all(r["verdict"] == "no verdict (by identity)" for r in exact_vmf)
+    row = next(r for r in result.rows if r["reference"] == "Prop. 1, Eq. 6")
+    assert sum(row["measured"].values()) == len(prop1) - len(exact_vmf)
 
 
 def test_figures_draw_ci_bands_and_tell_reference_lines_apart(monkeypatch) -> None:
