@@ -183,19 +183,18 @@ def run_memory_bytes(studies: list[Study], scale: str, executor: Executor) -> tu
     calling process computes a cell only while no sweep is out on the workers, so its cells do
     not add to theirs. Workers of a remote scheduler are not on this machine.
     """
-    largest = max(studies, key=lambda s: s.memory_bytes(scale))
-    cell = largest.memory_bytes(scale)
+    cell, largest = max((s.memory_bytes(scale), s.name) for s in studies)
     remote = getattr(executor, "scheduler", None) is not None
     workers = 0 if executor.name == "serial" or remote else executor.workers
-    total = (1 + workers) * PROCESS_BASE_BYTES + max(1, workers) * cell
+    cells = max(1, workers)
+    total = (1 + workers) * PROCESS_BASE_BYTES + cells * cell
     where = "this process"
     if workers:
         where += f" and {workers} workers ({executor.name})"
-    cells = max(1, workers)
     account = (
         f"run --scale {scale} ({where}: {format_bytes(PROCESS_BASE_BYTES)} of imports each, "
         f"and {cells} cell{'s' if cells > 1 else ''} at once of up to {format_bytes(cell)}, "
-        f"the largest of {largest.name})"
+        f"the largest of {largest})"
     )
     return total, account
 
