@@ -21,19 +21,19 @@ import math
 import re
 from typing import Any
 
+from simulator.results import CLAIM, FINDING, FINDING_VERDICTS, VERDICTS
+
 VERDICT_MARK = {
     "holds": "holds",
     "violated": "**violated**",
     "inconclusive": "inconclusive",
     "not as predicted": "*not as predicted*",
 }
-CLAIM_COUNTS = ("holds", "violated", "inconclusive")
-FINDING_COUNTS = ("holds", "not as predicted", "inconclusive")
 
 
 def row_kind(row: dict[str, Any]) -> str:
     """``claim`` or ``finding``; results saved before rows had a kind hold claims only."""
-    return row.get("kind", "claim")
+    return row.get("kind", CLAIM)
 
 
 def verdict_counts(rows: list[dict[str, Any]]) -> str:
@@ -42,8 +42,8 @@ def verdict_counts(rows: list[dict[str, Any]]) -> str:
     2 holds, 1 not as predicted, 0 inconclusive``."""
     parts = []
     for kind, label, outcomes in (
-        ("claim", "claims of the paper", CLAIM_COUNTS),
-        ("finding", "findings beyond the paper", FINDING_COUNTS),
+        (CLAIM, "claims of the paper", VERDICTS),
+        (FINDING, "findings beyond the paper", FINDING_VERDICTS),
     ):
         verdicts = [r["verdict"] for r in rows if row_kind(r) == kind]
         parts.append(f"{label}: " + ", ".join(f"{verdicts.count(v)} {v}" for v in outcomes))
@@ -145,8 +145,8 @@ def study_markdown(result: dict[str, Any]) -> str:
     if result["rows"]:
         parts += ["", verdict_counts(result["rows"]).capitalize() + "."]
     for kind, heading in (
-        ("claim", "Claims of the paper"),
-        ("finding", "Findings beyond the paper (against the project's own prediction)"),
+        (CLAIM, "Claims of the paper"),
+        (FINDING, "Findings beyond the paper (against the project's own prediction)"),
     ):
         rows = [r for r in result["rows"] if row_kind(r) == kind]
         if rows:
@@ -448,8 +448,8 @@ def index_markdown(results: list[dict[str, Any]]) -> str:
     all_rows = [r for result in ordered for r in result["rows"]]
     parts += ["", verdict_counts(all_rows).capitalize() + "."]
     for kind, heading, extra in (
-        ("claim", "Claims of the paper", []),
-        ("finding", "Findings beyond the paper", ["prediction"]),
+        (CLAIM, "Claims of the paper", []),
+        (FINDING, "Findings beyond the paper", ["prediction"]),
     ):
         rows = [
             [
