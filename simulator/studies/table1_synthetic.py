@@ -42,6 +42,7 @@ from simulator.results import (
     combine_verdicts,
     keyed_rows,
     series,
+    verdict_lower_bound,
 )
 from simulator.studies.registry import Cell, RunContext, register
 
@@ -349,15 +350,6 @@ def pass_ci(counts: list[list[int]], confidence: float = 0.95) -> tuple[float, f
     return mean, min(lo, cp[0]), max(hi, cp[1])
 
 
-def _lower_bound_verdict(ci: tuple[float, float, float], threshold: float) -> str:
-    """Claim ``value >= threshold`` from a CI."""
-    if ci[1] >= threshold:
-        return HOLDS
-    if ci[2] < threshold:
-        return VIOLATED
-    return INCONCLUSIVE
-
-
 def _at_epoch(history: list[dict[str, Any]], epoch: int) -> dict[str, Any]:
     return min(history, key=lambda h: abs(h["epoch"] - epoch))
 
@@ -500,7 +492,7 @@ def _table1(res: StudyResult, cfg: Table1Config, runs: dict) -> None:
             ci = _metric_ci(cfg, runs, s, c, epoch, m)
             null = _metric_ci(cfg, runs, s, c, epoch, f"null_{m}")[0]
             verdict, note = _short_run_guard(
-                _lower_bound_verdict(ci, null - PASS_MARGIN),
+                verdict_lower_bound(ci[1], ci[2], null - PASS_MARGIN),
                 dict(cfg.epochs)[s],
                 PAPER_EPOCHS[s],
             )
