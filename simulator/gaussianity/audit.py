@@ -226,8 +226,7 @@ def _validate(x: Any) -> tuple[int, int]:
 class _GramWhitening:
     """PCA or ZCA whitening of the rows of wide data (``d > n``), in ``O(n^2 + d)`` memory.
 
-    With ``X - mean = U S V^T`` (the thin SVD of
-    :func:`simulator.gaussianity.uniformity.whitening_from_data`), the whitened rows are
+    With the thin SVD ``X - mean = U S V^T`` of the centred rows, the whitened rows are
     ``sqrt(n - 1) U_r`` (PCA, ``rank`` columns) and ``sqrt(n - 1) U_r V_r^T = mix (X - mean)``
     with ``mix = sqrt(n - 1) U_r S_r^{-1} U_r^T`` (ZCA, ``d`` columns). ``U`` and ``S`` come
     from the eigendecomposition ``(X - mean)(X - mean)^T = U S^2 U^T`` of the ``(n, n)`` Gram
@@ -279,7 +278,7 @@ class _GramWhitening:
 def _gram_whitening(x: Any, method: str, block: int, *, rtol: float = 1e-10) -> _GramWhitening:
     """Fit :class:`_GramWhitening` to wide data ``x`` in one pass over column blocks.
 
-    The rank rule is :func:`simulator.gaussianity.uniformity.whitening_from_data`'s (covariance
+    The rank rule is :func:`simulator.gaussianity.uniformity.whitening_from_moments`'s (covariance
     eigenvalues ``S^2 / (n - 1)`` above ``rtol`` times the largest). PCA axes are defined up
     to sign; each is oriented so that its largest-magnitude entry of ``U`` is positive.
     """

@@ -493,32 +493,27 @@ class Whitening:
     """An affine whitening map ``y = (x - mean) @ matrix`` with identity sample covariance.
 
     ``rank`` eigenvalues of the covariance exceed ``rtol`` times the largest; the others are
-    dropped (PCA keeps ``rank`` output coordinates, ZCA maps onto their span). A ZCA map of wide
-    data is kept factored, ``matrix @ rotation`` with ``matrix`` of shape ``(d, rank)`` and
-    ``rotation = V_r^T`` of shape ``(rank, d)``, so that no ``(d, d)`` matrix is formed.
+    dropped (PCA keeps ``rank`` output coordinates, ZCA maps onto their span). Wide data
+    (``d > n``) is whitened through its Gram matrix instead, without a ``(d, d)`` map
+    (:mod:`simulator.gaussianity.audit`).
     """
 
     method: str
     mean: np.ndarray
     matrix: np.ndarray
     rank: int
-    rotation: np.ndarray | None = None
 
     @property
     def d_out(self) -> int:
         """Number of output coordinates."""
-        return (self.matrix if self.rotation is None else self.rotation).shape[1]
+        return self.matrix.shape[1]
 
     def apply(self, x: Any) -> np.ndarray:
-        y = (np.asarray(x, dtype=np.float64) - self.mean) @ self.matrix
-        return y if self.rotation is None else y @ self.rotation
+        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.matrix
 
     def apply_columns(self, x: Any, j0: int, j1: int) -> np.ndarray:
         """Output coordinates ``j0:j1`` of ``apply(x)``, without forming the others."""
-        centred = np.asarray(x, dtype=np.float64) - self.mean
-        if self.rotation is None:
-            return centred @ self.matrix[:, j0:j1]
-        return (centred @ self.matrix) @ self.rotation[:, j0:j1]
+        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.matrix[:, j0:j1]
 
 
 def whitening_from_moments(
@@ -546,30 +541,6 @@ def whitening_from_moments(
     pca = v / np.sqrt(lam)
     matrix = pca if method == "pca" else pca @ v.T
     return Whitening(method, mean, matrix, int(keep.sum()))
-
-
-def whitening_from_data(x: Any, method: str = "zca", *, rtol: float = 1e-10) -> Whitening:
-    """PCA or ZCA whitening of an in-memory ``(n, d)`` matrix from the thin SVD of its centred
-    rows, ``X - mean = U S V^T``: the ``1/(n-1)`` covariance is ``V S^2 V^T / (n - 1)``.
-
-    The same map as :func:`whitening_from_moments` in ``O(n d min(n, d))`` time and ``O(n d)``
-    memory, never forming a ``(d, d)`` matrix: the route for wide data (``d > n``), where
-    ``rank <= n - 1``. ZCA stays factored (see :class:`Whitening`).
-    """
-    if method not in WHITENING:
-        raise ValueError(f"whitening method must be one of {WHITENING}, got {method!r}")
-    rtol = check_real("rtol", rtol, low=0.0, high=1.0, low_open=True)
-    x = _matrix(x)
-    mean = x.mean(axis=0)
-    _, sing, vt = np.linalg.svd(x - mean, full_matrices=False)
-    lam = sing**2 / (x.shape[0] - 1)
-    if not lam.size or not lam[0] > 0:
-        raise ValueError("cannot whiten: the covariance is zero (every coordinate is constant)")
-    keep = lam > rtol * lam[0]
-    v_t, lam = vt[keep], lam[keep]
-    pca = v_t.T / np.sqrt(lam)
-    rotation = v_t if method == "zca" else None
-    return Whitening(method, mean, pca, int(keep.sum()), rotation)
 
 
 def whiten(x: Any, method: str = "zca", *, rtol: float = 1e-10) -> tuple[np.ndarray, Whitening]:
