@@ -194,18 +194,6 @@ class Draws:
         return q if self.xp is np else self.xp.asarray(q)
 
 
-def standard_normal(
-    rng: RNGLike,
-    shape: tuple[int, ...],
-    *,
-    xp: ModuleType = np,
-    dtype: str = "float64",
-    rng_mode: str = "host",
-) -> Any:
-    """Draw standard normals of ``shape`` in namespace ``xp`` (one call of :class:`Draws`)."""
-    return Draws(rng, xp=xp, rng_mode=rng_mode).standard_normal(shape, dtype)
-
-
 def synchronize(xp: ModuleType) -> None:
     """Block until queued device work is done (no-op on the host); use before stopping a clock."""
     if xp.__name__ == "cupy":

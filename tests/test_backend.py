@@ -60,7 +60,7 @@ def test_array_namespace_inference() -> None:
 
 def test_standard_normal_modes(xp: ModuleType) -> None:
     gen = np.random.default_rng(0)
-    x = backend.standard_normal(gen, (3, 2), xp=xp)
+    x = backend.Draws(gen, xp=xp).standard_normal((3, 2))
     assert x.shape == (3, 2)
     assert backend.array_namespace(x) is xp
     # Host mode draws on the CPU: the same numbers in every namespace.
@@ -68,7 +68,7 @@ def test_standard_normal_modes(xp: ModuleType) -> None:
         backend.to_host(x), np.random.default_rng(0).standard_normal((3, 2))
     )
     with pytest.raises(ValueError, match="rng_mode"):
-        backend.standard_normal(gen, (2,), rng_mode="gpu")
+        backend.Draws(gen, rng_mode="gpu")
 
 
 def test_import_does_not_import_cupy() -> None:

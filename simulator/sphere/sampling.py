@@ -4,8 +4,8 @@ These are the objects of Lemma 3 (Maxwell-Poincare, Eq. 48) and Theorem 2 (Diaco
 Eq. 49): ``sqrt(d) U_{1..k}`` for ``U ~ sigma``, and projections onto a fixed orthonormal k-frame.
 
 Hot paths are written once against an array namespace ``xp`` (NumPy by default, CuPy on request);
-the random numbers come from :func:`simulator.backend.standard_normal` so the host/device RNG mode
-is honoured.
+the random numbers come from one :class:`simulator.backend.Draws` per call, so the host/device RNG
+mode is honoured.
 """
 
 from __future__ import annotations
