@@ -46,8 +46,8 @@ class Encoder:
         Width of the MLP's hidden layer (ignored by ``linear``).
     activation : {'relu', 'tanh'}
         The MLP's nonlinearity.
-    bias : bool
-        Whether the layers carry biases (PyTorch's default: yes).
+
+    Every layer carries a bias (PyTorch's default).
     """
 
     kind: str
@@ -55,7 +55,6 @@ class Encoder:
     d: int
     hidden: int = 512
     activation: str = "relu"
-    bias: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in ENCODERS:
@@ -72,15 +71,12 @@ class Encoder:
         host: Params = {}
         if self.kind == "linear":
             host["W"] = _uniform(gen, (self.d, self.p), self.p)
-            if self.bias:
-                host["b"] = _uniform(gen, (self.d,), self.p)
+            host["b"] = _uniform(gen, (self.d,), self.p)
         else:
             host["W1"] = _uniform(gen, (self.hidden, self.p), self.p)
-            if self.bias:
-                host["b1"] = _uniform(gen, (self.hidden,), self.p)
+            host["b1"] = _uniform(gen, (self.hidden,), self.p)
             host["W2"] = _uniform(gen, (self.d, self.hidden), self.hidden)
-            if self.bias:
-                host["b2"] = _uniform(gen, (self.d,), self.hidden)
+            host["b2"] = _uniform(gen, (self.d,), self.hidden)
         dt = getattr(xp, dtype)
         return {k: xp.asarray(v, dtype=dt) for k, v in host.items()}
 
@@ -94,16 +90,13 @@ class Encoder:
         xp = array_namespace(x)
         if self.kind == "linear":
             z = x @ params["W"].T
-            if self.bias:
-                z = z + params["b"]
+            z = z + params["b"]
             return z, (x,)
         h = x @ params["W1"].T
-        if self.bias:
-            h = h + params["b1"]
+        h = h + params["b1"]
         a = xp.maximum(h, xp.zeros_like(h)) if self.activation == "relu" else xp.tanh(h)
         z = a @ params["W2"].T
-        if self.bias:
-            z = z + params["b2"]
+        z = z + params["b2"]
         return z, (x, h, a)
 
     def backward(self, params: Params, cache: tuple[Any, ...], grad_z: Any) -> Params:
@@ -112,19 +105,16 @@ class Encoder:
         if self.kind == "linear":
             (x,) = cache
             grads = {"W": grad_z.T @ x}
-            if self.bias:
-                grads["b"] = xp.sum(grad_z, axis=0)
+            grads["b"] = xp.sum(grad_z, axis=0)
             return grads
         x, h, a = cache
         grads = {"W2": grad_z.T @ a}
-        if self.bias:
-            grads["b2"] = xp.sum(grad_z, axis=0)
+        grads["b2"] = xp.sum(grad_z, axis=0)
         grad_a = grad_z @ params["W2"]
         if self.activation == "relu":
             grad_h = xp.where(h > 0, grad_a, xp.zeros_like(grad_a))
         else:
             grad_h = grad_a * (1.0 - a * a)
         grads["W1"] = grad_h.T @ x
-        if self.bias:
-            grads["b1"] = xp.sum(grad_h, axis=0)
+        grads["b1"] = xp.sum(grad_h, axis=0)
         return grads

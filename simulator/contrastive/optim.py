@@ -1,8 +1,7 @@
 """Adam (Kingma & Ba 2015) with optional weight decay, on a ``dict`` of arrays in any namespace.
 
 The paper trains with Adam at learning rate 1e-3 (App. E.1) and states no weight decay; both are
-parameters here. ``weight_decay`` is coupled (added to the gradient, as ``torch.optim.Adam``)
-unless ``decoupled=True`` (AdamW, Loshchilov & Hutter 2019).
+parameters here. ``weight_decay`` is coupled (added to the gradient, as ``torch.optim.Adam``).
 """
 
 from __future__ import annotations
@@ -29,9 +28,7 @@ class Adam:
     eps : float
         Denominator guard, ``eps > 0``.
     weight_decay : float
-        L2 coefficient, ``>= 0``.
-    decoupled : bool
-        AdamW-style decay (applied to the parameters, not through the moments).
+        L2 coefficient, ``>= 0``, added to the gradient (coupled, as in Kingma & Ba).
     """
 
     lr: float = 1e-3
@@ -39,7 +36,6 @@ class Adam:
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
-    decoupled: bool = False
     steps: int = 0
     _m: dict[str, Any] = field(default_factory=dict, repr=False)
     _v: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -64,7 +60,7 @@ class Adam:
         out = {}
         for name, w in params.items():
             g = grads[name]
-            if self.weight_decay and not self.decoupled:
+            if self.weight_decay:
                 g = g + self.weight_decay * w
             m = self._m.get(name)
             v = self._v.get(name)
@@ -81,8 +77,5 @@ class Adam:
             eps_hat = self.eps * math.sqrt(1.0 - self.beta2**t)
             denom = v**0.5
             denom += eps_hat
-            new = w - (step * m) / denom
-            if self.weight_decay and self.decoupled:
-                new = new - self.lr * self.weight_decay * w
-            out[name] = new
+            out[name] = w - (step * m) / denom
         return out
