@@ -348,7 +348,10 @@ def _theorem1_part(
         | {
             "kappa*": "concentration of the minimiser of J~ over the grid",
             "|m*|": "its mean-embedding norm",
-            "error": "quadrature error bound of the gap",
+            "error": "quadrature error bound of the gap at kappa*",
+            "at largest grid kappa": "yes: kappa* is the grid's largest concentration, so the "
+            "minimum over all kappa may lie beyond the grid and the gap shown is only an upper "
+            "bound on it",
         },
     )
     result.add_verdict(
