@@ -170,7 +170,7 @@ def test_spherical_clt_lognormal_claim_is_measured_against_the_nearest_gaussian(
     for r in rows:
         assert (
             r["exact to nearest centred Gaussian"]
-            <= r["exact to variance-matched Gaussian"] + r["quadrature error bound"] + 1e-15
+            <= r["exact to variance-matched Gaussian"] + r["quadrature error estimate"] + 1e-15
         ), r
     lognormal = [r for r in rows if r["radial law"] == "log-normal"]
     assert all(
