@@ -48,6 +48,7 @@ from simulator.sphere.sampling import (
     projected_sphere_sample,
     random_frame,
 )
+from simulator.sphere.violations import scale_mixture_excess_kurtosis
 from simulator.studies.registry import Cell, RunContext, register
 from simulator.validation import check_int
 
@@ -591,8 +592,8 @@ def _radial_cell(cell: Cell) -> dict:
     n = cell.config.n_radial
     law = radial.radial_law(name, d, n_nodes=2 * radial.QUAD_NODES)
     cdfs = radial.radial_cdfs(law)
-    # The same distances with half the quadrature nodes: their difference bounds the quadrature
-    # error of the finer rule (the r-integrand has a kink where x / r leaves the support).
+    # The same distances with half the quadrature nodes: their difference estimates the
+    # quadrature error (the r-integrand has a kink where x / r leaves the support).
     coarse = radial.radial_cdfs(radial.radial_law(name, d, n_nodes=radial.QUAD_NODES))
     gen = cell.rng
     z = (
@@ -611,8 +612,7 @@ def _radial_cell(cell: Cell) -> dict:
         "to_limit": kolmogorov_between(cdfs.finite_d, cdfs.limit, grid, on_grid),
         "quadrature_error": kolmogorov_between(cdfs.finite_d, coarse.finite_d, grid, on_grid),
         "mc_to_limit": ks_distance(z, cdfs.limit).to_dict(),
-        # E[(sqrt(d) U_1)^4] = 3d/(d+2), independent of r: exact kurtosis at finite d.
-        "excess_kurtosis": 3.0 * moment_ratio * d / (d + 2) - 3.0,
+        "excess_kurtosis": scale_mixture_excess_kurtosis(law),
         "mixture_excess_kurtosis": 3.0 * (moment_ratio - 1.0),
     }
 
