@@ -88,15 +88,21 @@ def _float_array(value: ArrayLike, name: str) -> np.ndarray:
         ) from None
 
 
+def _nonnegative_table(value: ArrayLike, name: str) -> np.ndarray:
+    """A non-empty 2-D array of finite, non-negative reals, or ValueError naming ``name``."""
+    t = _float_array(value, name)
+    if t.ndim != 2 or t.shape[0] < 1 or t.shape[1] < 1:
+        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{name} must be finite")
+    if np.any(t < 0):
+        raise ValueError(f"{name} must have non-negative entries (min {float(t.min())!r})")
+    return t
+
+
 def check_joint(joint: ArrayLike, name: str = "joint") -> np.ndarray:
     """Validate a joint probability table: 2-D, finite, non-negative, total 1 within 1e-9."""
-    p = _float_array(joint, name)
-    if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {p.shape}")
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"{name} must be finite")
-    if np.any(p < 0):
-        raise ValueError(f"{name} must have non-negative entries (min {float(p.min())!r})")
+    p = _nonnegative_table(joint, name)
     total = float(p.sum())
     if abs(total - 1.0) > 1e-9:
         raise ValueError(f"{name} must sum to 1 within 1e-9, got {total!r}")
@@ -105,13 +111,7 @@ def check_joint(joint: ArrayLike, name: str = "joint") -> np.ndarray:
 
 def check_channel_matrix(matrix: ArrayLike, name: str = "matrix") -> np.ndarray:
     """Validate a row-stochastic channel matrix (rows sum to 1 within 1e-12, entries >= 0)."""
-    w = _float_array(matrix, name)
-    if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{name} must be finite")
-    if np.any(w < 0):
-        raise ValueError(f"{name} must have non-negative entries (min {float(w.min())!r})")
+    w = _nonnegative_table(matrix, name)
     dev = np.abs(w.sum(axis=1) - 1.0)
     if np.any(dev > 1e-12):
         raise ValueError(
