@@ -8,7 +8,7 @@ from simulator.cli.common import add_out_option, begin_command, bounded_int, ver
 from simulator.cli.io import result_files, to_json, write_files
 from simulator.report import fmt
 from simulator.results import StudyResult
-from simulator.sphere.laws import D_MAX, K_MAX, exact_distances
+from simulator.sphere.laws import check_exact_range, exact_distances
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,17 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_exact(args: argparse.Namespace) -> int:
-    if args.k >= args.d:
-        raise ValueError(f"--k must satisfy 1 <= k < d (= {args.d}), got {args.k}")
-    # The range where the quadrature is verified to 1e-10 relative (simulator.sphere.laws).
-    if args.d > D_MAX:
-        raise ValueError(
-            f"--d must be <= 1e100 (exact distances are verified there), got {args.d:.3g}"
-        )
-    if args.k > K_MAX:
-        raise ValueError(
-            f"--k must be <= 1e8 (exact distances are verified there), got {args.k:.3g}"
-        )
+    try:
+        check_exact_range(args.d, args.k)
+    except ValueError as exc:  # the library names d and k; on the command line they are flags
+        raise ValueError(f"--{exc}") from None
     source = begin_command(args.out)
     try:
         e = exact_distances(args.d, args.k)
